@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0
+# kpulse: one flat Makefile. Everything generated goes to .output/; V=1 shows commands.
+
+OUTPUT := .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
+	-e 's/riscv64/riscv/' -e 's/s390x/s390/')
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+VERSION := 0.1.0
+REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+PKGS := libbpf libelf zlib libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -g -O2
+ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	-iquote $(OUTPUT) -iquote src -iquote exporter -iquote bpf $(PKG_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -iquote bpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard exporter/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_OBJS := $(patsubst %.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
+ASAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/asan/tests/%,$(UNIT_SRCS))
+FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
+
+# Debian packages: what building needs, and what the tests need on top.
+BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libmicrohttpd-dev git
+TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all run test unit bench format check-format clean vmlinux deps test-deps docs
+.DELETE_ON_ERROR:
+
+all: kpulse
+
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/asan/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/*.bpf.h) $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' \
+		-c $< -o $@
+
+$(OUTPUT)/libkpulse.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+kpulse: $(OUTPUT)/src/main.o $(OUTPUT)/libkpulse.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests: no privileges; the same tests again under ASan + UBSan.
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/harness.h $(OUTPUT)/libkpulse.a | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -iquote tests/unit $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
+
+$(OUTPUT)/asan/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h)
+	$(call msg,ASAN-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -DKPULSE_VERSION='"$(VERSION)"' \
+		-DKPULSE_REVISION='"$(REVISION)"' -c $< -o $@
+
+$(OUTPUT)/asan/libkpulse.a: $(ASAN_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/asan/tests/%: tests/unit/%.c tests/unit/harness.h $(OUTPUT)/asan/libkpulse.a | $(OUTPUT)/asan/tests
+	$(call msg,ASAN-LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS) $(ASAN_BINS)
+
+# Install whatever Debian package is missing; quick when everything is there.
+define install_missing
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || \
+			missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "missing packages:$$missing; run as root (sudo make $@) to install them" >&2; \
+			exit 1; \
+		fi; \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(BUILD_DEPS))
+
+test-deps:
+	$(call install_missing,$(TEST_DEPS))
+
+# Set up, build and start kpulse in the foreground (ARGS="--flag=value ..." passes flags).
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./kpulse $(ARGS)
+
+# Every test: unit (plain and sanitized), BPF against real workloads, end to end.
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)tests/run
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run
+
+docs: kpulse
+	$(Q)./kpulse --print-metrics-doc > docs/METRICS.md
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+check-format:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+# Regenerate the committed vmlinux.h from the running kernel, on purpose only.
+vmlinux:
+	$(Q)mkdir -p $(dir $(VMLINUX))
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+clean:
+	$(Q)rm -rf $(OUTPUT) kpulse
+
+# Keep the intermediate objects and skeletons.
+.SECONDARY:

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The HTTP endpoint on libmicrohttpd: serves the latest snapshot, never touches a source. */
+#ifndef KPULSE_HTTPD_H
+#define KPULSE_HTTPD_H
+
+#include <stdint.h>
+#include "snapshot.h"
+
+struct httpd_opts {
+	int listen_fd;		  /* from httpd__listen() */
+	const char *metrics_path; /* e.g. "/metrics" */
+	uint64_t stale_ns;	  /* /healthz fails when the last tick is older than this */
+	unsigned int conn_limit;
+	unsigned int timeout_s;
+};
+
+struct httpd;
+
+/*
+ * Parse "host:port", ":port" or "[v6]:port" and return a bound, listening socket in
+ * @fd; -errno on failure (-EINVAL for an address that does not parse).
+ */
+int httpd__listen(const char *addr, int *fd);
+struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store);
+void httpd__stop(struct httpd *h);
+
+#endif /* KPULSE_HTTPD_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The metric model: collectors describe families statically (struct metric_desc) and add
+ * samples to a metric set once per tick; the encoders render a finished set.
+ */
+#ifndef KPULSE_METRICS_H
+#define KPULSE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+enum metric_type {
+	METRIC_GAUGE,
+	METRIC_COUNTER,
+	METRIC_HISTOGRAM,
+};
+
+struct metric_desc {
+	const char *name;
+	enum metric_type type;
+	const char *labels; /* label names in sample order, comma-separated; "" for none */
+	const char *help;
+};
+
+#define METRIC_LABELS_MAX 8
+/* Bytes of a label value that are kept; the rest is cut (on a UTF-8 boundary). */
+#define METRIC_VALUE_MAX 256
+
+struct msample {
+	uint32_t next;	 /* next sample of the same family, or MSAMPLE_END */
+	uint32_t labels; /* offset in mset.text of 'a="x",b="y"' (escaped), NUL-terminated */
+	uint32_t hist;	 /* histograms: offset in mset.hist of [n, bounds[n], cumulative[n+1]] */
+	double value;	 /* counters and gauges: the value; histograms: the sum */
+};
+
+struct mfamily {
+	const struct metric_desc *desc;
+	uint32_t head, tail;
+	uint32_t count;
+};
+
+#define MSAMPLE_END UINT32_MAX
+
+struct mset {
+	struct mfamily *fams;
+	size_t nfams, capfams;
+	struct msample *samples;
+	size_t nsamples, capsamples;
+	struct buf text; /* rendered label sets */
+	double *hist;	 /* histogram blocks */
+	size_t nhist, caphist;
+	size_t last; /* family of the last add: samples usually come in runs */
+	int err;     /* sticky -ENOMEM */
+};
+
+struct mset *mset__new(void);
+void mset__free(struct mset *s);
+/* Drop all samples but keep the memory, for the next tick. */
+void mset__reset(struct mset *s);
+/* Add one counter or gauge sample; the label values follow in the order of d->labels. */
+int mset__add(struct mset *s, const struct metric_desc *d, double value, ...);
+int mset__addv(struct mset *s, const struct metric_desc *d, double value,
+	       const char *const *values);
+/*
+ * Add one histogram: @bounds are the n finite upper bounds in increasing order, @counts
+ * the n + 1 per-bucket (not cumulative) counts, the last one above bounds[n - 1].
+ */
+int mset__histogram(struct mset *s, const struct metric_desc *d, const double *bounds,
+		    const uint64_t *counts, size_t n, double sum, ...);
+/* Number of label names in @d. */
+size_t metric_desc__nlabels(const struct metric_desc *d);
+/* Escape @v for a label value ('\\', '\"', '\n'), bounded and made valid UTF-8. */
+void metrics__escape_label(struct buf *out, const char *v);
+
+#endif /* KPULSE_METRICS_H */

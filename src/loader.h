@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What every BPF collector needs before and around open → configure → load → attach. */
+#ifndef KPULSE_LOADER_H
+#define KPULSE_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <bpf/libbpf.h>
+
+/* 0 if this process may load and attach BPF programs; else -EPERM and @why says what. */
+int loader__check_privileges(char *why, size_t len);
+/* 0 if the kernel exposes BTF for CO-RE; -ENOENT if not. */
+int loader__check_btf(void);
+/* Route libbpf's messages through our log (debug level shows libbpf's own detail). */
+void loader__init_libbpf(void);
+/* Mount bpffs at /sys/fs/bpf when it is not mounted there; -errno on failure. */
+int loader__mount_bpffs(void);
+/* Mount tracefs at /sys/kernel/tracing when needed by classic tracepoints. */
+int loader__mount_tracefs(void);
+/* true if tp_btf programs can attach to @tp (a raw tracepoint name such as "sched_switch"). */
+bool loader__probe_tp_btf(const char *tp);
+/*
+ * Pin every map of @obj (not .bss/.rodata) under @dir as <dir>/<map name>: a compatible
+ * map already pinned there is reused, so counters survive a restart; an incompatible one
+ * (another layout after an upgrade) is logged and replaced. Call between open and load.
+ * @dir NULL or "" disables pinning.
+ */
+int loader__pin_maps(struct bpf_object *obj, const char *dir);
+
+#endif /* KPULSE_LOADER_H */

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kpulse: parse flags, start the collectors and the HTTP endpoint, tick until signalled. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "collector.h"
+#include "httpd.h"
+#include "loader.h"
+#include "log.h"
+#include "sampler.h"
+
+static struct kpulse_config cfg = {
+	.listen_address = ":24100",
+	.telemetry_path = "/metrics",
+	.interval_ns = 1000000000ull,
+	.log_level = "info",
+	.procfs = "/proc",
+	.sysfs = "/sys",
+	.pin_path = "/sys/fs/bpf/kpulse",
+	.max_connections = 512,
+};
+
+static bool show_help, show_version, print_doc;
+
+static const struct flag daemon_flags[] = {
+	{"web.listen-address", FLAG_STRING, &cfg.listen_address,
+	 "Address to listen on for HTTP: host:port, :port or [v6]:port"},
+	{"web.telemetry-path", FLAG_STRING, &cfg.telemetry_path,
+	 "Path under which to expose metrics"},
+	{"web.max-connections", FLAG_UINT, &cfg.max_connections,
+	 "Most HTTP connections served at once"},
+	{"sampler.interval", FLAG_DURATION, &cfg.interval_ns,
+	 "How often the collectors are sampled; rates and ratios cover one interval"},
+	{"log.level", FLAG_STRING, &cfg.log_level,
+	 "Only log messages at or above: error, warn, info, debug"},
+	{"path.procfs", FLAG_STRING, &cfg.procfs, "procfs mountpoint"},
+	{"path.sysfs", FLAG_STRING, &cfg.sysfs, "sysfs mountpoint"},
+	{"bpf.pin-path", FLAG_STRING, &cfg.pin_path,
+	 "bpffs directory where maps are pinned and reused across restarts; '' disables pinning"},
+	{"collector.strict", FLAG_BOOL, &cfg.strict,
+	 "Exit when any enabled collector fails to start, instead of reporting it down"},
+	{"help", FLAG_BOOL, &show_help, "Show this help and exit", true},
+	{"version", FLAG_BOOL, &show_version, "Show the version and exit", true},
+	{"print-metrics-doc", FLAG_BOOL, &print_doc,
+	 "Print the metric catalogue as Markdown (docs/METRICS.md) and exit", true},
+	{NULL},
+};
+
+static void usage(FILE *out)
+{
+	struct collector *const *c;
+	char name[64];
+
+	fprintf(out,
+		"usage: kpulse [flags]\n\n"
+		"eBPF node metrics for Prometheus: samples kernel counters every interval and\n"
+		"serves them on /metrics.\n\nFlags:\n");
+	flags__usage(out, daemon_flags);
+	fprintf(out,
+		"\nCollectors (--collector.<name> enables, --no-collector.<name> disables):\n");
+	for (c = kpulse_collectors; *c; c++) {
+		snprintf(name, sizeof(name), "--[no-]collector.%s", (*c)->name);
+		fprintf(out, "  %-40s %s (default: %s)\n", name, (*c)->help,
+			(*c)->enabled ? "enabled" : "disabled");
+		flags__usage(out, (*c)->flags);
+	}
+}
+
+static struct collector *find_collector(const char *name)
+{
+	struct collector *const *c;
+
+	for (c = kpulse_collectors; *c; c++)
+		if (!strcmp((*c)->name, name))
+			return *c;
+	return NULL;
+}
+
+/* Look a flag up among the daemon's and every collector's; --[no-]collector.<name> too. */
+static const struct flag *lookup_flag(const char *name, struct flag *enable)
+{
+	struct collector *const *c;
+	const struct flag *f;
+	struct collector *col;
+
+	if (!strncmp(name, "collector.", 10) && (col = find_collector(name + 10))) {
+		*enable = (struct flag){name, FLAG_BOOL, &col->enabled, ""};
+		return enable;
+	}
+	f = flags__find(daemon_flags, name);
+	for (c = kpulse_collectors; !f && *c; c++)
+		f = flags__find((*c)->flags, name);
+	return f;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	char name[256], err[512];
+	struct flag enable;
+	const struct flag *f;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq, *val = NULL;
+		bool negated = false;
+
+		if (strncmp(arg, "--", 2) || !arg[2]) {
+			fprintf(stderr, "kpulse: unexpected argument '%s' (flags start with --)\n",
+				arg);
+			return -EINVAL;
+		}
+		arg += 2;
+		if (!strncmp(arg, "no-", 3)) {
+			negated = true;
+			arg += 3;
+		}
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		f = lookup_flag(name, &enable);
+		if (!f) {
+			fprintf(stderr, "kpulse: unknown flag --%s%s (see --help)\n",
+				negated ? "no-" : "", name);
+			return -EINVAL;
+		}
+		if (eq)
+			val = eq + 1;
+		else if (f->kind != FLAG_BOOL && !negated && i + 1 < argc)
+			val = argv[++i]; /* --flag value */
+		if (flags__set(f, val, negated, err, sizeof(err))) {
+			fprintf(stderr, "kpulse: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int validate(void)
+{
+	enum kp_log_level level;
+
+	if (log__parse_level(cfg.log_level, &level)) {
+		fprintf(stderr, "kpulse: --log.level=%s: expected error, warn, info or debug\n",
+			cfg.log_level);
+		return -EINVAL;
+	}
+	kp_log_level = level;
+	if (cfg.telemetry_path[0] != '/' || !strcmp(cfg.telemetry_path, "/") ||
+	    !strcmp(cfg.telemetry_path, "/healthz")) {
+		fprintf(stderr,
+			"kpulse: --web.telemetry-path=%s: must start with / and not be / "
+			"or /healthz\n",
+			cfg.telemetry_path);
+		return -EINVAL;
+	}
+	if (cfg.interval_ns < 10000000ull || cfg.interval_ns > 3600 * 1000000000ull) {
+		fprintf(stderr, "kpulse: --sampler.interval: must be between 10ms and 1h\n");
+		return -EINVAL;
+	}
+	if (!cfg.max_connections) {
+		fprintf(stderr, "kpulse: --web.max-connections: must be at least 1\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void print_metrics_doc(void)
+{
+	struct collector *const *c;
+	const struct metric_desc *const *m;
+	static const char *const types[] = {"gauge", "counter", "histogram"};
+
+	printf("# kpulse metrics\n\nGenerated by `make docs` (`kpulse --print-metrics-doc`) "
+	       "from the collectors' own declarations; do not edit.\n");
+	for (c = kpulse_collectors; *c; c++) {
+		printf("\n## %s\n\n%s. Flag: `--[no-]collector.%s` (default %s).\n\n", (*c)->name,
+		       (*c)->help, (*c)->name, (*c)->enabled ? "on" : "off");
+		printf("| family | type | labels | help |\n|---|---|---|---|\n");
+		for (m = (*c)->metrics; m && *m; m++)
+			printf("| `%s` | %s | %s | %s |\n", (*m)->name, types[(*m)->type],
+			       *(*m)->labels ? (*m)->labels : "—", (*m)->help);
+	}
+	printf("\n## self\n\nAbout kpulse itself; always on.\n\n"
+	       "| family | type | labels | help |\n|---|---|---|---|\n");
+	for (m = sampler_metrics; *m; m++)
+		printf("| `%s` | %s | %s | %s |\n", (*m)->name, types[(*m)->type],
+		       *(*m)->labels ? (*m)->labels : "—", (*m)->help);
+}
+
+/* Start every enabled collector; with --collector.strict the first failure is fatal. */
+static int start_collectors(void)
+{
+	struct collector *const *c;
+	bool bpf = false;
+	char why[256];
+	int err;
+
+	for (c = kpulse_collectors; *c; c++)
+		bpf |= (*c)->enabled && (*c)->needs_bpf;
+	if (bpf) {
+		if (loader__check_privileges(why, sizeof(why))) {
+			log_error("%s", why);
+			return -EPERM;
+		}
+		if (loader__check_btf()) {
+			log_error("kernel BTF is missing (/sys/kernel/btf/vmlinux): kpulse needs a "
+				  "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+			return -ENOENT;
+		}
+		loader__init_libbpf();
+		if (cfg.pin_path[0] && !strncmp(cfg.pin_path, "/sys/fs/bpf/", 12) &&
+		    loader__mount_bpffs())
+			return -EIO;
+	}
+	for (c = kpulse_collectors; *c; c++) {
+		if (!(*c)->enabled)
+			continue;
+		err = (*c)->init(*c, &cfg);
+		if (err) {
+			if ((*c)->destroy)
+				(*c)->destroy(*c);
+			if (cfg.strict) {
+				log_error("collector %s failed to start (--collector.strict)",
+					  (*c)->name);
+				return err;
+			}
+			log_warn("collector %s is down: %s", (*c)->name, strerror(-err));
+			continue;
+		}
+		(*c)->started = true;
+		(*c)->up = true;
+	}
+	return 0;
+}
+
+static void stop_collectors(void)
+{
+	struct collector *const *c;
+
+	for (c = kpulse_collectors; *c; c++) {
+		if ((*c)->started && (*c)->destroy)
+			(*c)->destroy(*c);
+		(*c)->started = false;
+	}
+}
+
+/* Tick at fixed monotonic deadlines until SIGINT or SIGTERM. */
+static int run_loop(struct sampler *s, const sigset_t *stop)
+{
+	uint64_t next = mono_now_ns();
+	int sig;
+
+	for (;;) {
+		uint64_t now;
+		struct timespec wait;
+
+		if (sampler__tick(s))
+			log_error("failed to render metrics: out of memory");
+		next += cfg.interval_ns;
+		now = mono_now_ns();
+		if (next <= now) /* a tick overran: skip the missed deadlines, do not burst */
+			next = now + cfg.interval_ns - (now - next) % cfg.interval_ns;
+		wait.tv_sec = (next - now) / 1000000000ull;
+		wait.tv_nsec = (next - now) % 1000000000ull;
+		do {
+			sig = sigtimedwait(stop, NULL, &wait);
+			if (sig > 0) {
+				log_info("received %s, shutting down", strsignal(sig));
+				return 0;
+			}
+			/* EINTR from another signal: wait for what is left of the interval. */
+			now = mono_now_ns();
+			if (now >= next)
+				break;
+			wait.tv_sec = (next - now) / 1000000000ull;
+			wait.tv_nsec = (next - now) % 1000000000ull;
+		} while (errno == EINTR);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct snapstore store;
+	struct sampler sampler;
+	struct httpd_opts hopts;
+	struct httpd *httpd = NULL;
+	sigset_t stop;
+	int err, fd = -1, ret = 1;
+
+	if (parse_args(argc, argv))
+		return 2;
+	if (show_help) {
+		usage(stdout);
+		return 0;
+	}
+	if (show_version) {
+		printf("kpulse %s (revision %s)\n", KPULSE_VERSION, KPULSE_REVISION);
+		return 0;
+	}
+	if (print_doc) {
+		print_metrics_doc();
+		return 0;
+	}
+	if (validate())
+		return 2;
+
+	/* Signals are taken synchronously by the sampler loop; threads inherit the mask. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Bind first: a port in use fails before anything is loaded into the kernel. */
+	err = httpd__listen(cfg.listen_address, &fd);
+	if (err) {
+		log_error("failed to listen on %s: %s", cfg.listen_address,
+			  err == -EINVAL ? "not host:port, :port or [v6]:port" : strerror(-err));
+		return 1;
+	}
+	snapstore__init(&store);
+	if (sampler__init(&sampler, &cfg, &store))
+		goto out_close;
+	if (start_collectors())
+		goto out_stop_collectors;
+	/* The first tick before serving, so /metrics never answers empty. */
+	sampler__tick(&sampler);
+
+	hopts = (struct httpd_opts){
+		.listen_fd = fd,
+		.metrics_path = cfg.telemetry_path,
+		.stale_ns = 3 * cfg.interval_ns + 1000000000ull,
+		.conn_limit = cfg.max_connections,
+		.timeout_s = 10,
+	};
+	httpd = httpd__start(&hopts, &store);
+	if (!httpd) {
+		log_error("failed to start the HTTP server on %s", cfg.listen_address);
+		goto out_stop_collectors;
+	}
+	fd = -1; /* the HTTP server owns it now */
+	log_info("kpulse %s listening on %s%s, sampling every %.3gs", KPULSE_VERSION,
+		 cfg.listen_address, cfg.telemetry_path, cfg.interval_ns / 1e9);
+	ret = run_loop(&sampler, &stop);
+
+	httpd__stop(httpd);
+out_stop_collectors:
+	stop_collectors();
+	sampler__destroy(&sampler);
+out_close:
+	if (fd >= 0)
+		close(fd);
+	snapstore__destroy(&store);
+	return ret;
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Rates and ratios divide by the measured elapsed time, never by the nominal interval. */
+#include "rate.h"
+
+uint64_t rate__delta(uint64_t prev, uint64_t cur)
+{
+	return cur >= prev ? cur - prev : cur;
+}
+
+bool rate__per_second(uint64_t prev, uint64_t cur, uint64_t elapsed_ns, double *out)
+{
+	if (!elapsed_ns)
+		return false;
+	*out = (double)rate__delta(prev, cur) * NSEC_PER_SEC / (double)elapsed_ns;
+	return true;
+}
+
+bool rate__ratio(uint64_t prev_ns, uint64_t cur_ns, uint64_t elapsed_ns, double *out)
+{
+	double r;
+
+	if (!elapsed_ns)
+		return false;
+	r = (double)rate__delta(prev_ns, cur_ns) / (double)elapsed_ns;
+	/* Busy time and elapsed time are read at slightly different instants. */
+	*out = r > 1 ? 1 : r;
+	return true;
+}

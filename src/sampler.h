@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The sampler: once per tick, every collector reads its sources; the result is rendered
+ * once and published as an immutable snapshot. */
+#ifndef KPULSE_SAMPLER_H
+#define KPULSE_SAMPLER_H
+
+#include "buf.h"
+#include "collector.h"
+#include "metrics.h"
+#include "snapshot.h"
+
+struct sampler {
+	const struct kpulse_config *cfg;
+	struct snapstore *store;
+	struct mset *set;
+	uint64_t prev_ns;
+	uint64_t seq;
+};
+
+/* Families the sampler adds about kpulse itself, NULL-terminated. */
+extern const struct metric_desc *const sampler_metrics[];
+
+uint64_t mono_now_ns(void);
+int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store);
+/* Sample every started collector, render and publish; -ENOMEM if rendering failed. */
+int sampler__tick(struct sampler *s);
+void sampler__destroy(struct sampler *s);
+
+#endif /* KPULSE_SAMPLER_H */

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Rate math: jittery intervals, counter resets, nothing elapsed, CPU lists. */
+#include "cpus.h"
+#include "harness.h"
+#include "rate.h"
+
+TEST(interval_shorter_than_nominal)
+{
+	double r;
+
+	/* 930 events in 0.93 s is 1000/s, not 930/s: divide by the measured time. */
+	CHECK(rate__per_second(1000, 1930, 930000000ull, &r));
+	CHECK_NEAR(r, 1000.0, 1e-9);
+}
+
+TEST(interval_longer_than_nominal)
+{
+	double r;
+
+	CHECK(rate__per_second(0, 1080, 1080000000ull, &r));
+	CHECK_NEAR(r, 1000.0, 1e-9);
+	/* 0.54 s busy in a 1.08 s interval is half busy. */
+	CHECK(rate__ratio(10, 10 + 540000000ull, 1080000000ull, &r));
+	CHECK_NEAR(r, 0.5, 1e-12);
+}
+
+TEST(counter_reset_is_never_negative)
+{
+	double r;
+
+	/* A source that restarted reads lower than before: its new value is all new. */
+	CHECK_INT(rate__delta(5000, 200), 200);
+	CHECK(rate__per_second(5000, 200, 1000000000ull, &r));
+	CHECK_NEAR(r, 200.0, 1e-9);
+	CHECK(rate__ratio(900000000ull, 0, 1000000000ull, &r));
+	CHECK_NEAR(r, 0.0, 0);
+	/* Near the top of the range: no overflow into a negative or huge number. */
+	CHECK_INT(rate__delta(UINT64_MAX - 10, UINT64_MAX), 10);
+}
+
+TEST(zero_elapsed_gives_no_rate)
+{
+	double r = -1;
+
+	CHECK(!rate__per_second(1, 2, 0, &r));
+	CHECK(!rate__ratio(1, 2, 0, &r));
+	CHECK_NEAR(r, -1, 0); /* untouched */
+}
+
+TEST(ratio_clamped)
+{
+	double r;
+
+	/* Busy and elapsed are read at slightly different instants: never above 1. */
+	CHECK(rate__ratio(0, 1000001000ull, 1000000000ull, &r));
+	CHECK_NEAR(r, 1.0, 0);
+}
+
+TEST(cpu_lists)
+{
+	bool on[8];
+
+	CHECK_INT(cpus__parse_list("0-3,5,7\n", on, 8), 0);
+	CHECK(on[0] && on[1] && on[2] && on[3] && !on[4] && on[5] && !on[6] && on[7]);
+	CHECK_INT(cpus__parse_list("0", on, 8), 0);
+	CHECK(on[0] && !on[1]);
+	/* CPUs past the possible count are ignored, not written out of bounds. */
+	CHECK_INT(cpus__parse_list("6-100", on, 8), 0);
+	CHECK(on[6] && on[7] && !on[0]);
+	CHECK(cpus__parse_list("3-1", on, 8) < 0);
+	CHECK(cpus__parse_list("a", on, 8) < 0);
+	CHECK(cpus__parse_list("1-", on, 8) < 0);
+	CHECK(cpus__parse_list("1;2", on, 8) < 0);
+}
+
+int main(void)
+{
+	h_suite = "rate";
+	RUN(interval_shorter_than_nominal);
+	RUN(interval_longer_than_nominal);
+	RUN(counter_reset_is_never_negative);
+	RUN(zero_elapsed_gives_no_rate);
+	RUN(ratio_clamped);
+	RUN(cpu_lists);
+	return DONE();
+}
