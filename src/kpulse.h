@@ -16,6 +16,14 @@ struct kpulse_config {
 	const char *pin_path; /* "" disables pinning */
 	bool strict;	      /* any collector failure is fatal */
 	unsigned int max_connections;
+	const char *process_watch; /* --process.watch, as given */
+	/* Parsed from process_watch: process names (comm, at most 15 bytes) to always export. */
+	char **watch;
+	size_t nwatch;
 };
+
+/* Split a comma-separated list into @out (caller frees with kpulse__free_list); -errno. */
+int kpulse__split_list(const char *s, char ***out, size_t *n);
+void kpulse__free_list(char **list, size_t n);
 
 #endif /* KPULSE_KPULSE_H */

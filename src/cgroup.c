@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cgroup v2 mount discovery and the id → path map, rescanned on demand. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "cgroup.h"
+#include "mountinfo.h"
+
+int cgroup__find_mount(const char *procfs, char *out, size_t len)
+{
+	char path[512], line[8192];
+	struct mountinfo m;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/self/mountinfo", procfs);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (mountinfo__parse(line, &m) || strcmp(m.fstype, "cgroup2"))
+			continue;
+		snprintf(out, len, "%s", m.mount_point);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+void cgroup__roll_up(const char *path, unsigned int depth, char *out, size_t len)
+{
+	const char *p = path;
+	unsigned int d = 0;
+
+	/* Walk past @depth components: "/a/b/c" at depth 2 ends before "/c". */
+	while (*p == '/' && p[1] && d < depth) {
+		p = strchr(p + 1, '/');
+		d++;
+		if (!p) {
+			p = path + strlen(path);
+			break;
+		}
+	}
+	if (p == path)
+		snprintf(out, len, "/");
+	else
+		snprintf(out, len, "%.*s", (int)(p - path), path);
+}
+
+int cgroups__init(struct cgroups *c, const char *procfs, unsigned int depth, const char *include,
+		  const char *exclude, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->depth = depth;
+	rc = cgroup__find_mount(procfs, c->mount, sizeof(c->mount));
+	if (rc) {
+		snprintf(err, errlen, "no cgroup2 mount in %s/self/mountinfo: %s", procfs,
+			 strerror(-rc));
+		return rc;
+	}
+	return filter__init(&c->filter, include, exclude, err, errlen);
+}
+
+static void free_nodes(struct cgroups *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->nodes[i].path);
+		free(c->nodes[i].rolled_up);
+	}
+	c->n = 0;
+}
+
+static int add_node(struct cgroups *c, uint64_t id, const char *path)
+{
+	char rolled[4096];
+	struct cgroup_node *n;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		void *p = realloc(c->nodes, cap * sizeof(*c->nodes));
+
+		if (!p)
+			return -ENOMEM;
+		c->nodes = p;
+		c->cap = cap;
+	}
+	n = &c->nodes[c->n];
+	cgroup__roll_up(path, c->depth, rolled, sizeof(rolled));
+	n->id = id;
+	n->path = strdup(path);
+	n->rolled_up = filter__match(&c->filter, rolled) ? strdup(rolled) : NULL;
+	if (!n->path) {
+		free(n->rolled_up);
+		return -ENOMEM;
+	}
+	c->n++;
+	return 0;
+}
+
+/* Depth-first walk of the directories under @dirfd, which is the cgroup @path. */
+static int walk(struct cgroups *c, int dirfd, const char *path)
+{
+	char child[4096];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int err = 0, fd;
+
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return -errno;
+	}
+	while (!err && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue; /* removed while we walked */
+		if (fstat(fd, &st)) {
+			close(fd);
+			continue;
+		}
+		snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "", de->d_name);
+		err = add_node(c, st.st_ino, child);
+		if (err)
+			close(fd);
+		else
+			err = walk(c, fd, child);
+	}
+	closedir(d);
+	return err;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct cgroup_node *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int cgroups__scan(struct cgroups *c)
+{
+	struct stat st;
+	int fd, err;
+
+	free_nodes(c);
+	fd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = add_node(c, st.st_ino, "/");
+	if (err) {
+		close(fd);
+		return err;
+	}
+	err = walk(c, fd, "/");
+	qsort(c->nodes, c->n, sizeof(*c->nodes), cmp_id);
+	return err;
+}
+
+const struct cgroup_node *cgroups__find(const struct cgroups *c, uint64_t id)
+{
+	struct cgroup_node key = {.id = id};
+
+	if (!c->n)
+		return NULL;
+	return bsearch(&key, c->nodes, c->n, sizeof(*c->nodes), cmp_id);
+}
+
+void cgroups__free(struct cgroups *c)
+{
+	free_nodes(c);
+	free(c->nodes);
+	c->nodes = NULL;
+	c->cap = 0;
+	filter__free(&c->filter);
+}
