@@ -36,6 +36,7 @@ FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libmicrohttpd-dev git
 TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format
+BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
 Q :=
@@ -45,7 +46,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit bench format check-format clean vmlinux deps test-deps docs
+.PHONY: all run test unit bench format check-format clean vmlinux deps test-deps bench-deps docs
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -120,6 +121,9 @@ deps:
 test-deps:
 	$(call install_missing,$(TEST_DEPS))
 
+bench-deps:
+	$(call install_missing,$(BENCH_DEPS))
+
 # Set up, build and start kpulse in the foreground (ARGS="--flag=value ..." passes flags).
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -130,7 +134,8 @@ test: test-deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)tests/run
 
-bench: deps
+# Cost figures against DESIGN.md's targets; prints a table, writes docs/BENCHMARKS.md.
+bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/run
 
