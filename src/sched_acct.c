@@ -129,8 +129,7 @@ struct cgacct_id *cgacct__find(struct cgacct *a, uint64_t id)
 	return found ? &a->ids[i] : NULL;
 }
 
-int cgacct__set(struct cgacct *a, uint64_t id, const char *path, const char *label,
-		uint64_t ns)
+int cgacct__set(struct cgacct *a, uint64_t id, const char *path, const char *label, uint64_t ns)
 {
 	struct cgacct_id *e;
 	bool found;

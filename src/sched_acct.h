@@ -46,8 +46,7 @@ struct cgacct {
 void cgacct__begin(struct cgacct *a);
 struct cgacct_id *cgacct__find(struct cgacct *a, uint64_t id);
 /* Add id @id (path, label NULL if filtered) or update it; marks it seen; -ENOMEM. */
-int cgacct__set(struct cgacct *a, uint64_t id, const char *path, const char *label,
-		uint64_t ns);
+int cgacct__set(struct cgacct *a, uint64_t id, const char *path, const char *label, uint64_t ns);
 /* The cgroup @id is gone: carry its last total into its label, forget it. */
 void cgacct__remove(struct cgacct *a, uint64_t id);
 /*

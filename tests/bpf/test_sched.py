@@ -8,6 +8,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, bpf_prog_ids, busy_loop, main, need_root,  # noqa: E402
                     online_cpus, test, wait_for)
+from sched import (RQ, buckets, check_histogram, cgroup_usage_seconds, kill,  # noqa: E402
+                   make_cgroup, move_to_cgroup, named_sleepers, quantile, remove_cgroup,
+                   spawn, spin_for, value)
 
 USER_HZ = os.sysconf("SC_CLK_TCK")
 
@@ -124,6 +127,187 @@ def clean_shutdown_detaches_everything():
         left = wait_for(lambda: not (ours & bpf_prog_ids(
             {"sched_switch_btf", "sched_switch_raw", "sched_flush"}))) or ours
         assert left is True, f"programs {left} still loaded 5 s after {sig!r}"
+
+
+def _rq_window(k, seconds, cpu):
+    """Run-queue latency buckets of @cpu accumulated over @seconds: (cumulative, count)."""
+    m0 = k.next_tick()
+    b0 = check_histogram(m0)
+    c0 = check_histogram(m0, RQ.replace("sched_", "sched_cpu_"), cpu=str(cpu))
+    time.sleep(seconds)
+    m1 = k.next_tick()
+    check_histogram(m1)
+    c1 = check_histogram(m1, RQ.replace("sched_", "sched_cpu_"), cpu=str(cpu))
+    b1 = buckets(m1)
+    assert m1.get(RQ + "_count") >= m0.get(RQ + "_count"), "_count went backwards"
+    assert all(x1 >= x0 for (_, x0), (_, x1) in zip(b0, b1)), "a bucket went backwards"
+    cum = [(le, v1 - v0) for (le, v0), (_, v1) in zip(c0, c1)]
+    return cum, cum[-1][1]
+
+
+@test
+def runqueue_latency_grows_under_contention():
+    """3 CPU-bound tasks pinned to one CPU for 2 s: median wait there >= 10x the idle one.
+
+    Pinned to one CPU (per-CPU histogram) so load from other tests on the other CPU cannot
+    blur the contrast; processes rather than Python threads, which would queue on the GIL.
+    """
+    need_root()
+    cpu = online_cpus()[-1]
+    k = Kpulse("--collector.sched.runqueue-per-cpu", interval="500ms")
+    idle, idle_n = _rq_window(k, 2.0, cpu)
+    for _ in range(3):
+        busy_loop(cpu)
+    time.sleep(0.2)  # let them start competing
+    busy, busy_n = _rq_window(k, 2.0, cpu)
+    q_idle, q_busy = quantile(0.5, idle), quantile(0.5, busy)
+    assert busy_n > 0, f"no run-queue latency recorded on cpu {cpu} with 3 busy processes"
+    assert q_idle is not None, f"no run-queue latency recorded on cpu {cpu} in 2 s idle"
+    assert q_busy >= 10 * q_idle, \
+        (f"cpu {cpu}: median run-queue latency {q_busy * 1e6:.1f} us with 3 busy processes "
+         f"pinned there vs {q_idle * 1e6:.1f} us idle (want >= 10x); "
+         f"counts {busy_n:.0f} vs {idle_n:.0f}")
+    print(f"  cpu {cpu}: median idle {q_idle * 1e6:.1f} us ({idle_n:.0f} waits), "
+          f"3 busy {q_busy * 1e6:.0f} us ({busy_n:.0f} waits)")
+
+
+@test
+def runqueue_histogram_invariants():
+    """Every scrape: all 26 buckets, cumulative, non-decreasing over time, +Inf = _count."""
+    need_root()
+    k = Kpulse("--collector.sched.runqueue-per-cpu", interval="100ms")
+    prev = None
+    for _ in range(10):
+        m = k.next_tick()
+        b = check_histogram(m)
+        for cpu in online_cpus():
+            check_histogram(m, RQ.replace("sched_", "sched_cpu_"), cpu=str(cpu))
+        if prev:
+            assert all(x1 >= x0 for (_, x0), (_, x1) in zip(prev, b)), f"{prev} -> {b}"
+        prev = b
+    assert prev[-1][1] > 0, "no run-queue latency recorded in 10 ticks of a live system"
+    # Without the flag there is no per-CPU family.
+    k2 = Kpulse(interval="100ms")
+    m = k2.next_tick()
+    check_histogram(m)
+    assert not m.series(RQ.replace("sched_", "sched_cpu_") + "_count"), "per-CPU without flag"
+
+
+@test
+def cgroup_cpu_time_of_busy_cgroup():
+    """A 2 s busy loop in a fresh cgroup: its counter grows 2 s (+-10%), the idle sibling's <2%."""
+    need_root()
+    top = f"/kpulse-test-{os.getpid()}"
+    make_cgroup(top)
+    make_cgroup(top + "/busy")
+    make_cgroup(top + "/idle")
+    k = Kpulse(interval="500ms")
+    cpu = online_cpus()[-1]
+    r, w = os.pipe()
+
+    def child():
+        os.close(w)
+        os.read(r, 1)  # wait until moved into its cgroup
+        spin_for(2.0, cpu=cpu)()
+    pid = spawn(child)
+    os.close(r)
+    move_to_cgroup(pid, top + "/busy")
+    sleeper = spawn(lambda: time.sleep(3600))
+    move_to_cgroup(sleeper, top + "/idle")
+    m0 = k.next_tick()
+    b0 = m0.get("kpulse_cgroup_cpu_seconds_total", cgroup=top + "/busy") or 0.0
+    i0 = m0.get("kpulse_cgroup_cpu_seconds_total", cgroup=top + "/idle") or 0.0
+    u0 = cgroup_usage_seconds(top + "/busy")
+    os.write(w, b"x")
+    os.close(w)
+    time.sleep(2.3)
+    k.next_tick()
+    m1 = k.next_tick()
+    u1 = cgroup_usage_seconds(top + "/busy")
+    b1 = m1.get("kpulse_cgroup_cpu_seconds_total", cgroup=top + "/busy")
+    i1 = m1.get("kpulse_cgroup_cpu_seconds_total", cgroup=top + "/idle") or 0.0
+    assert b1 is not None, f"no kpulse_cgroup_cpu_seconds_total{{cgroup={top}/busy}}"
+    grew, kernel = b1 - b0, u1 - u0
+    assert abs(grew - 2.0) <= 0.2, \
+        f"2 s busy loop in {top}/busy: kpulse counted {grew:.3f} s (want 2 s +-10%)"
+    assert abs(grew - kernel) <= 0.1 * kernel, \
+        f"{top}/busy: kpulse {grew:.3f} s vs the cgroup's cpu.stat usage {kernel:.3f} s"
+    assert i1 - i0 < 0.02 * grew, \
+        f"idle sibling {top}/idle grew {i1 - i0:.4f} s while busy grew {grew:.3f} s (want < 2%)"
+    ratios = [v for lab, v in m1.series("kpulse_cgroup_cpu_ratio")]
+    assert ratios and all(0 <= v <= 1 for v in ratios), f"cgroup ratios {ratios}"
+
+
+@test
+def removed_cgroup_disappears_and_rollup_never_goes_back():
+    """depth 1: /top/a rolls into /top; rmdir /top/a: /top keeps its total, /top/a is gone."""
+    need_root()
+    top = f"/kpulse-test-{os.getpid()}-r"
+    make_cgroup(top)
+    make_cgroup(top + "/a")
+    k = Kpulse("--collector.sched.cgroup-depth=1", interval="200ms")
+    k2 = Kpulse("--collector.sched.cgroup-depth=3", interval="200ms")
+    pid = spawn(spin_for(0.5, cpu=online_cpus()[-1], then_sleep=False))
+    move_to_cgroup(pid, top + "/a")
+    os.waitpid(pid, 0)
+    m = k.next_tick()
+    m = k.next_tick()
+    before = m.get("kpulse_cgroup_cpu_seconds_total", cgroup=top)
+    assert before and before > 0.2, f"{top} (depth 1) counted {before} s of a 0.5 s busy child"
+    assert k2.next_tick().get("kpulse_cgroup_cpu_seconds_total", cgroup=top + "/a"), \
+        f"{top}/a not exported at depth 3"
+    remove_cgroup(top + "/a")
+    k.next_tick()
+    k.next_tick()
+    after = k.next_tick().get("kpulse_cgroup_cpu_seconds_total", cgroup=top)
+    assert after is not None and after >= before, \
+        f"{top} went from {before} to {after} s after its child cgroup was removed"
+    k2.next_tick()
+    k2.next_tick()
+    gone = k2.next_tick().get("kpulse_cgroup_cpu_seconds_total", cgroup=top + "/a")
+    assert gone is None, f"removed cgroup {top}/a still exported ({gone}) two ticks later"
+
+
+@test
+def watched_processes_running_count():
+    """3 processes named kpulse-watch-t: running = 3 within two ticks, 0 after kill."""
+    need_root()
+    k = Kpulse("--process.watch=kpulse-watch-t,kpulse-never", interval="500ms")
+    m = k.next_tick()
+    assert value(m, "kpulse_process_running", name="kpulse-never") == 0, \
+        f"never-seen name: {value(m, 'kpulse_process_running', name='kpulse-never')} (want 0)"
+    assert value(m, "kpulse_process_running", name="kpulse-watch-t") == 0, "stray kpulse-watch-t"
+    procs = named_sleepers("kpulse-watch-t", 3)
+    k.next_tick()
+    n = value(k.next_tick(), "kpulse_process_running", name="kpulse-watch-t")
+    assert n == 3, f"3 kpulse-watch-t processes started: kpulse_process_running = {n}"
+    for p in procs:
+        p.kill()
+        p.wait()
+    k.next_tick()
+    m = k.next_tick()
+    n = value(m, "kpulse_process_running", name="kpulse-watch-t")
+    assert n == 0, f"3 kpulse-watch-t processes killed: kpulse_process_running = {n} (want 0)"
+    assert value(m, "kpulse_process_running", name="kpulse-never") == 0
+
+
+@test
+def watched_process_cpu_ratio():
+    """One busy process named kpulse-watch-b: cpu ratio ~ 1/online CPUs, sleepers ~ 0."""
+    need_root()
+    ncpu = len(online_cpus())
+    k = Kpulse("--process.watch=kpulse-watch-b,kpulse-watch-s", interval="500ms")
+    spawn(spin_for(3600, cpu=online_cpus()[-1], comm="kpulse-watch-b"))
+    named_sleepers("kpulse-watch-s", 2)
+    k.next_tick()
+    k.next_tick()
+    for _ in range(3):
+        m = k.next_tick()
+        r = value(m, "kpulse_process_cpu_ratio", name="kpulse-watch-b")
+        s = value(m, "kpulse_process_cpu_ratio", name="kpulse-watch-s")
+        assert r is not None and abs(r - 1 / ncpu) <= 0.1 / ncpu, \
+            f"one busy process on {ncpu} CPUs: kpulse_process_cpu_ratio {r} (want {1 / ncpu:.2f})"
+        assert s is not None and s < 0.01, f"2 sleeping processes: cpu ratio {s} (want ~0)"
 
 
 if __name__ == "__main__":
