@@ -14,6 +14,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define TASK_RUNNING 0
 
+/*
+ * tp_btf arguments are trusted BTF pointers: a plain load (one instruction, CO-RE
+ * relocated) instead of a bpf_probe_read_kernel() call, which raw_tp needs. @btf is a
+ * constant in each twin, so the other branch is compiled out.
+ */
+#define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
+
 /* Set before load from --process.watch (see src/sched.c). */
 const volatile __u32 nwatch = 0;
 const volatile struct kpulse_sched_comm watch[KPULSE_WATCH_MAX] = {};
@@ -71,11 +78,11 @@ struct task_struct___o {
 	long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline long task_state(struct task_struct *t)
+static __always_inline long task_state(struct task_struct *t, bool btf)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___o *)t, state);
+		return TASK_READ(btf, t, __state);
+	return TASK_READ(btf, (struct task_struct___o *)t, state);
 }
 
 static __always_inline __u64 log2_u64(__u64 v)
@@ -101,15 +108,14 @@ static __always_inline __u64 log2_u64(__u64 v)
 	return r;
 }
 
-/* Charge @ns of the current task's on-CPU time to its cgroup (current == prev here). */
-static __always_inline void charge_cgroup(struct kpulse_sched_cpu *c, __u64 ns)
+/* Add @ns to cgroup @id in sched_cgcpu (this CPU's slot). */
+static __always_inline void commit_cgroup(struct kpulse_sched_cpu *c, __u64 id, __u64 ns)
 {
 	struct kpulse_sched_cgroup *v, init = {.cpu_ns = ns};
-	__u64 id = bpf_get_current_cgroup_id();
 
 	v = bpf_map_lookup_elem(&sched_cgcpu, &id);
 	if (v) {
-		v->cpu_ns += ns; /* this CPU's own slot */
+		v->cpu_ns += ns;
 		return;
 	}
 	if (!bpf_map_update_elem(&sched_cgcpu, &id, &init, BPF_NOEXIST))
@@ -123,11 +129,27 @@ static __always_inline void charge_cgroup(struct kpulse_sched_cpu *c, __u64 ns)
 }
 
 /*
+ * Charge @ns of the current task's on-CPU time to its cgroup: in sched_switch current is
+ * still prev (the tracepoint fires before context_switch()), in the flush program it is
+ * the task the IPI interrupted. The hash is touched only when the cgroup changes.
+ */
+static __always_inline void charge_cgroup(struct kpulse_sched_cpu *c, __u64 ns)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+
+	if (id != c->pending_cgroup) {
+		if (c->pending_ns)
+			commit_cgroup(c, c->pending_cgroup, c->pending_ns);
+		c->pending_cgroup = id;
+		c->pending_ns = 0;
+	}
+	c->pending_ns += ns;
+}
+
+/*
  * Close the CPU's current span at @now: if the span was spent in a real task it is
- * busy time, charged to the cgroup of the task that ran it (the current task: both
- * sched_switch and the flush program run before the span's task is switched out). A
- * span that starts at 0 was never opened (first event after load), so it is not
- * accounted.
+ * busy time, charged to the cgroup of the task that ran it. A span that starts at 0 was
+ * never opened (first event after load), so it is not accounted.
  */
 static __always_inline void close_span(struct kpulse_sched_cpu *c, __u64 now)
 {
@@ -150,7 +172,7 @@ static __always_inline void rq_start(struct task_struct *p, __u64 now, bool btf)
 			*ts = now;
 		return;
 	}
-	pid = BPF_CORE_READ(p, pid);
+	pid = TASK_READ(btf, p, pid);
 	bpf_map_update_elem(&sched_rqpid, &pid, &now, BPF_ANY);
 }
 
@@ -192,7 +214,7 @@ static __always_inline void rq_end(struct task_struct *next, __u32 pid, __u64 no
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
 					 bool btf)
 {
-	__u32 zero = 0, next_pid = BPF_CORE_READ(next, pid), prev_pid = BPF_CORE_READ(prev, pid);
+	__u32 zero = 0, next_pid = TASK_READ(btf, next, pid), prev_pid = TASK_READ(btf, prev, pid);
 	struct kpulse_sched_cpu *c;
 	__u64 now;
 
@@ -205,7 +227,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	c->running_idle = next_pid == 0;
 	c->switches++;
 	/* Preempted while runnable: it waits for a CPU from now on (idle never waits). */
-	if (prev_pid && task_state(prev) == TASK_RUNNING)
+	if (prev_pid && task_state(prev, btf) == TASK_RUNNING)
 		rq_start(prev, now, btf);
 	if (next_pid)
 		rq_end(next, next_pid, now, btf);
@@ -271,10 +293,15 @@ int BPF_PROG(sched_flush, __u64 mode)
 		return 0;
 	now = bpf_ktime_get_ns();
 	cur = (struct task_struct *)bpf_get_current_task();
-	if (mode == KPULSE_FLUSH_RESET)
+	if (mode == KPULSE_FLUSH_RESET) {
 		c->span_start_ns = now;
-	else
+	} else {
 		close_span(c, now);
+		/* Userspace reads sched_cgcpu next: commit what is pending. */
+		if (c->pending_ns)
+			commit_cgroup(c, c->pending_cgroup, c->pending_ns);
+		c->pending_ns = 0;
+	}
 	c->running_idle = BPF_CORE_READ(cur, pid) == 0;
 	return 0;
 }

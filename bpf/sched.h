@@ -21,6 +21,13 @@ struct kpulse_sched_cpu {
 	__u32 running_idle;  /* 1 while the idle task is on this CPU */
 	__u32 pad;
 	__u64 cgroup_lost_ns; /* busy time not charged to a cgroup: sched_cgcpu was full */
+	/*
+	 * Busy time of cgroup pending_cgroup not yet added to sched_cgcpu: consecutive spans
+	 * of one cgroup are summed here and committed when another cgroup runs or at flush,
+	 * which saves the hash lookup on most switches.
+	 */
+	__u64 pending_cgroup;
+	__u64 pending_ns;
 };
 
 /*

@@ -131,19 +131,30 @@ def kill(pid):
         pass
 
 
-def spin_for(seconds, cpu=None, comm=None, then_sleep=True):
-    """A child function: pin, rename, spin for @seconds of wall time, then sleep forever."""
+def spin_for(seconds, cpu=None, comm=None, then_sleep=True, cpu_time=False, done=None):
+    """A child function: pin, rename, spin for @seconds (of wall time, or of its own CPU
+    time with @cpu_time, so other load on the machine cannot shorten it), write a byte to
+    the fd @done, then sleep until killed."""
     def run():
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
         if comm:
             _set_comm(comm)
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        clock = time.thread_time if cpu_time else time.monotonic
+        end = clock() + seconds
+        while clock() < end:
             pass
+        if done is not None:
+            os.write(done, b"x")
         while then_sleep:
             time.sleep(3600)
     return run
+
+
+def schedstat_seconds(pid):
+    """Time @pid has run on a CPU, from /proc/<pid>/schedstat (the kernel's own ns)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e9
 
 
 def named_sleepers(name, n):
