@@ -157,6 +157,12 @@ def schedstat_seconds(pid):
         return int(f.read().split()[0]) / 1e9
 
 
+def schedstat_wait(pid):
+    """Time @pid has waited on a run queue, from /proc/<pid>/schedstat, in seconds."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[1]) / 1e9
+
+
 def named_sleepers(name, n):
     """@n processes whose comm is @name (a copy of sleep(1) under that file name)."""
     d = tempfile.mkdtemp(prefix="kpulse-sched-")
@@ -176,3 +182,18 @@ def named_sleepers(name, n):
 def value(m, family, **labels):
     """m.get() for label sets that include "name" (Metrics.get's own first parameter)."""
     return m.samples.get((family, frozenset(labels.items())))
+
+
+def prog_ids_of(pid):
+    """ids of the BPF programs process @pid holds (program and link fds, from fdinfo)."""
+    ids = set()
+    d = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(d):
+        try:
+            with open(f"{d}/{fd}") as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
