@@ -317,7 +317,7 @@ int sched_procs(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task, *leader;
 	struct kpulse_sched_proc rec = {};
 	struct kpulse_sched_comm comm = {};
-	char *b = (char *)&comm;
+	char *b = comm.name;
 	bool end = false;
 	__u32 i;
 
@@ -332,8 +332,10 @@ int sched_procs(struct bpf_iter__task *ctx)
 		else if (!b[i])
 			end = true;
 	}
+	/* Two 8-byte compares per name: both sides are NUL-padded to 16 bytes. */
 	for (i = 0; i < KPULSE_WATCH_MAX && i < nwatch; i++)
-		if (comm.w[0] == watch[i].w[0] && comm.w[1] == watch[i].w[1])
+		if (*(__u64 *)&comm.name[0] == *(const volatile __u64 *)&watch[i].name[0] &&
+		    *(__u64 *)&comm.name[8] == *(const volatile __u64 *)&watch[i].name[8])
 			break;
 	if (i >= KPULSE_WATCH_MAX || i >= nwatch)
 		return 0;

@@ -55,7 +55,7 @@ struct kpulse_sched_cgroup {
 #define KPULSE_COMM_LEN 16
 
 struct kpulse_sched_comm {
-	__u64 w[KPULSE_COMM_LEN / 8];
+	char name[KPULSE_COMM_LEN];
 };
 
 /*

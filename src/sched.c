@@ -195,7 +195,7 @@ static int load_attach(struct sched *s, bool use_btf)
 	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
 	skel->rodata->nwatch = s->cfg->nwatch;
 	for (i = 0; i < s->cfg->nwatch; i++)
-		strncpy((char *)&skel->rodata->watch[i], s->cfg->watch[i], KPULSE_COMM_LEN - 1);
+		strncpy((char *)skel->rodata->watch[i].name, s->cfg->watch[i], KPULSE_COMM_LEN - 1);
 	err = bpf_map__set_max_entries(skel->maps.sched_cgcpu, cg_max ? cg_max : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.sched_rqpid, use_btf ? 1 : RQPID_MAX);
