@@ -51,10 +51,24 @@ int loader__check_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) ? -ENOENT : 0;
 }
 
+/* libbpf's first warning since loader__clear_reason(): usually the most specific. */
+static char first_warn[512];
+
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
+	size_t n;
 
+	if (level == LIBBPF_WARN && !first_warn[0]) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		vsnprintf(first_warn, sizeof(first_warn), fmt, copy);
+		va_end(copy);
+		n = strlen(first_warn);
+		while (n && (first_warn[n - 1] == '\n' || first_warn[n - 1] == ' '))
+			first_warn[--n] = '\0';
+	}
 	if (level == LIBBPF_DEBUG && kp_log_level < KP_LOG_DEBUG)
 		return 0;
 	/* libbpf's warnings are detail for the one error line the caller prints. */
@@ -63,6 +77,16 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	log_debug("libbpf: %s", line);
 	return 0;
+}
+
+void loader__clear_reason(void)
+{
+	first_warn[0] = '\0';
+}
+
+const char *loader__reason(void)
+{
+	return first_warn;
 }
 
 void loader__init_libbpf(void)
