@@ -158,8 +158,7 @@ static void put_family(struct buf *out, const struct mset *s, const struct mfami
 			continue;
 		}
 		snprintf(name, sizeof(name), "%.*s%s", famlen, d->name, om ? sample_suffix : "");
-		put_sample(out, om ? name : d->name, "", s->text.data + m->labels, NULL,
-			   m->value);
+		put_sample(out, om ? name : d->name, "", s->text.data + m->labels, NULL, m->value);
 	}
 }
 

@@ -157,8 +157,8 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 		return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
 				 "kpulse has not sampled yet\n");
 	accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	encoding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					       MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	encoding =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	om = negotiate__format(accept) == NEGOTIATE_OPENMETRICS;
 	gz = negotiate__gzip(encoding);
 	b = &s->body[om ? (gz ? SNAP_OPENMETRICS_GZIP : SNAP_OPENMETRICS)
@@ -262,8 +262,7 @@ static mhd_result ask_for_auth(struct MHD_Connection *conn)
 	struct MHD_Response *r;
 	mhd_result ret;
 
-	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
-					    MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -315,11 +314,11 @@ static void tls_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 	if (!ci || !ci->tls_session)
 		return;
 	session = (gnutls_session_t)ci->tls_session;
-	gnutls_certificate_server_set_request(session,
-					      a == WEBCONFIG_REQUIRE_ANY_CLIENT_CERT ||
-							      a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT
-						      ? GNUTLS_CERT_REQUIRE
-						      : GNUTLS_CERT_REQUEST);
+	gnutls_certificate_server_set_request(
+		session, a == WEBCONFIG_REQUIRE_ANY_CLIENT_CERT ||
+					 a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT
+				 ? GNUTLS_CERT_REQUIRE
+				 : GNUTLS_CERT_REQUEST);
 	/* Verified during the handshake against client_ca_file: a bad one never gets in. */
 	if (a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN ||
 	    a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT)
@@ -339,8 +338,7 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 	}
 	if (!*con_cls) {
 		/* Admission: a bounded number of requests are answered at once. */
-		if (__atomic_add_fetch(&h->in_flight, 1, __ATOMIC_RELAXED) >
-		    h->opts.max_requests) {
+		if (__atomic_add_fetch(&h->in_flight, 1, __ATOMIC_RELAXED) > h->opts.max_requests) {
 			__atomic_sub_fetch(&h->in_flight, 1, __ATOMIC_RELAXED);
 			*con_cls = (void *)1; /* answered, not counted */
 			return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,

@@ -28,7 +28,7 @@ struct ctx {
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const yaml_node_t *n,
-						       const char *fmt, ...)
+						      const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -269,13 +269,14 @@ static int finish_tls(struct ctx *c, struct webconfig *wc)
 
 	if (!c->cert_file && !c->key_file) {
 		if (c->has_tls || c->ca_file)
-			return fail(c, NULL, "tls_server_config: cert_file and key_file are "
-					     "required");
+			return fail(c, NULL,
+				    "tls_server_config: cert_file and key_file are "
+				    "required");
 		return 0;
 	}
 	if (!c->cert_file || !c->key_file) {
-		snprintf(c->err, c->errlen, "%s:%d: tls_server_config: %s is required too",
-			 c->path, line, c->cert_file ? "key_file" : "cert_file");
+		snprintf(c->err, c->errlen, "%s:%d: tls_server_config: %s is required too", c->path,
+			 line, c->cert_file ? "key_file" : "cert_file");
 		return -EINVAL;
 	}
 	if (c->min_v > c->max_v)

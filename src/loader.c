@@ -146,8 +146,7 @@ bool loader__probe_tp_btf(const char *tp)
  * Struct and member names, offsets and sizes, recursively; typedefs and qualifiers are
  * looked through (renaming a typedef does not change a layout).
  */
-static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size_t *pos,
-		    int depth)
+static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size_t *pos, int depth)
 {
 	const struct btf_type *t;
 	__u16 i;
@@ -230,8 +229,8 @@ static bool btf_compatible(const struct bpf_map_info *info, struct bpf_object *o
 }
 
 /* Does the map pinned at @path have the layout @map will be created with? */
-static bool pinned_compatible(int fd, struct bpf_object *obj, const struct bpf_map *map,
-			      char *why, size_t len)
+static bool pinned_compatible(int fd, struct bpf_object *obj, const struct bpf_map *map, char *why,
+			      size_t len)
 {
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);

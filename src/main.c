@@ -264,9 +264,9 @@ static int start_collectors(void)
 			if ((*c)->destroy)
 				(*c)->destroy(*c);
 			if (cfg.strict) {
-				log_error("collector %s failed to start (--collector.strict): %s%s%s",
-					  (*c)->name, strerror(-err), *why ? ": libbpf: " : "",
-					  why);
+				log_error(
+					"collector %s failed to start (--collector.strict): %s%s%s",
+					(*c)->name, strerror(-err), *why ? ": libbpf: " : "", why);
 				return err;
 			}
 			log_warn("collector %s is down: %s%s%s", (*c)->name, strerror(-err),

@@ -78,8 +78,8 @@ int privdrop__to(const char *user, char *why, size_t len)
 		return -EPERM;
 	}
 	if (getresuid(&ruid, &euid, &suid) || getresgid(&rgid, &egid, &sgid) ||
-	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
-	    rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid) {
+	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid || rgid != pw->pw_gid ||
+	    egid != pw->pw_gid || sgid != pw->pw_gid) {
 		snprintf(why, len, "the user and group ids did not change");
 		return -EPERM;
 	}

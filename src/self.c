@@ -73,7 +73,7 @@ static const struct metric_desc prog_runs = {
 };
 
 const struct metric_desc *const self_metrics[] = {
-	&cpu_seconds, &resident, &virtual_mem,	    &open_fds,	&max_fds,
+	&cpu_seconds, &resident,  &virtual_mem,	     &open_fds,	 &max_fds,
 	&start_time,  &prog_info, &prog_run_seconds, &prog_runs, NULL,
 };
 
