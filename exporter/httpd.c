@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include "expfmt.h"
@@ -299,6 +300,12 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* A client certificate must be meant for clients (extended key usage), as in Go. */
+static gnutls_typed_vdata_st client_purpose = {
+	.type = GNUTLS_DT_KEY_PURPOSE_OID,
+	.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
+};
+
 /* Client certificates: MHD only asks for one; make the handshake enforce the policy. */
 static void tls_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 		       enum MHD_ConnectionNotificationCode toe)
@@ -322,7 +329,7 @@ static void tls_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 	/* Verified during the handshake against client_ca_file: a bad one never gets in. */
 	if (a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN ||
 	    a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT)
-		gnutls_session_set_verify_cert(session, NULL, 0);
+		gnutls_session_set_verify_cert2(session, &client_purpose, 1, 0);
 }
 
 static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url,

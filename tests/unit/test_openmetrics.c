@@ -11,10 +11,8 @@
 static const struct metric_desc c_req = {"test_requests_total", METRIC_COUNTER, "code",
 					 "Requests \"served\", by code\\class."};
 static const struct metric_desc c_bare = {"test_events", METRIC_COUNTER, "", "No suffix."};
-static const struct metric_desc g_temp = {"test_temperature_celsius", METRIC_GAUGE, "",
-					  "A gauge."};
-static const struct metric_desc i_build = {"test_build_info", METRIC_INFO, "version",
-					   "Build."};
+static const struct metric_desc g_temp = {"test_temperature_celsius", METRIC_GAUGE, "", "A gauge."};
+static const struct metric_desc i_build = {"test_build_info", METRIC_INFO, "version", "Build."};
 static const struct metric_desc h_lat = {"test_latency_seconds", METRIC_HISTOGRAM, "op",
 					 "A histogram."};
 
@@ -135,7 +133,8 @@ TEST(accept_negotiation)
 		 "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
 		 OM},
 		/* What Prometheus sends with scrape_protocols preferring text. */
-		{"text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5", TX},
+		{"text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5",
+		 TX},
 		{"application/openmetrics-text;q=0", TX},
 		{"application/openmetrics-text;q=0.3, text/plain;q=0.2", OM},
 		{"application/openmetrics-text;q=0.3, */*;q=0.9", TX},
@@ -183,8 +182,8 @@ TEST(accept_encoding_negotiation)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (negotiate__gzip(cases[i].ae) != cases[i].gzip) {
-			printf("  Accept-Encoding: %s: expected gzip %s\n",
-			       cases[i].ae ?: "(none)", cases[i].gzip ? "yes" : "no");
+			printf("  Accept-Encoding: %s: expected gzip %s\n", cases[i].ae ?: "(none)",
+			       cases[i].gzip ? "yes" : "no");
 			h_failed_now = 1;
 		}
 	}
