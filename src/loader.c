@@ -87,7 +87,8 @@ void loader__clear_reason(void)
 
 const char *loader__reason(void)
 {
-	return first_warn;
+	/* libbpf starts its messages with "libbpf: "; the caller says where it comes from. */
+	return strncmp(first_warn, "libbpf: ", 8) ? first_warn : first_warn + 8;
 }
 
 void loader__init_libbpf(void)
