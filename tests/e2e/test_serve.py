@@ -206,17 +206,23 @@ def serves_without_privileges():
         assert st[cap] == "0000000000000000", f"{cap}: {st[cap]}"
     assert st["NoNewPrivs"] == "1", st["NoNewPrivs"]
     assert "dropped privileges: running as nobody" in k.output(), k.output()
-    # The sched collector keeps flushing and reading through the descriptors it holds.
-    idle = k.next_tick()
+    # The sched collector keeps flushing and reading through the descriptors it holds:
+    # with a CPU kept busy, its busy time grows by the elapsed time, tick after tick.
     busy_loop(cpu)
-    time.sleep(1.2)
-    busy = k.next_tick()
+    time.sleep(0.5)
+    t0, first = time.monotonic(), k.next_tick()
+    time.sleep(1.5)
+    t1, busy = time.monotonic(), k.next_tick()
     assert busy.get("kpulse_collector_up", collector="sched") == 1
-    r0 = idle.get("kpulse_cpu_busy_ratio", cpu=str(cpu))
-    r1 = busy.get("kpulse_cpu_busy_ratio", cpu=str(cpu))
-    assert r1 > 0.9 and r1 != r0, f"busy loop on cpu {cpu}: ratio {r0} -> {r1}, expected > 0.9"
-    assert busy.get("process_open_fds") == len(os.listdir(f"/proc/{k.proc.pid}/fd")) or \
-        abs(busy.get("process_open_fds") - len(os.listdir(f"/proc/{k.proc.pid}/fd"))) <= 2
+    grew = (busy.get("kpulse_cpu_busy_seconds_total", cpu=str(cpu)) -
+            first.get("kpulse_cpu_busy_seconds_total", cpu=str(cpu)))
+    assert grew > 0.8 * (t1 - t0), \
+        f"busy loop on cpu {cpu}: busy seconds +{grew:.3f} in {t1 - t0:.3f}s, expected ~all"
+    r = busy.get("kpulse_cpu_busy_ratio", cpu=str(cpu))
+    assert r is not None and r > 0.9, f"busy loop on cpu {cpu}: ratio {r}, expected > 0.9"
+    assert first.text != busy.text
+    fds = len(os.listdir(f"/proc/{k.proc.pid}/fd"))
+    assert abs(busy.get("process_open_fds") - fds) <= 2, (busy.get("process_open_fds"), fds)
 
 
 @test
