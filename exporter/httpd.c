@@ -306,6 +306,21 @@ static gnutls_typed_vdata_st client_purpose = {
 	.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
 };
 
+/*
+ * Runs inside the handshake: a certificate that was sent must chain to client_ca_file
+ * and be meant for clients; none at all is for GNUTLS_CERT_REQUIRE to refuse (or not).
+ */
+static int verify_client(gnutls_session_t session)
+{
+	unsigned int n = 0, status = 0;
+
+	if (!gnutls_certificate_get_peers(session, &n) || !n)
+		return 0;
+	if (gnutls_certificate_verify_peers(session, &client_purpose, 1, &status) < 0 || status)
+		return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+	return 0;
+}
+
 /* Client certificates: MHD only asks for one; make the handshake enforce the policy. */
 static void tls_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 		       enum MHD_ConnectionNotificationCode toe)
@@ -329,7 +344,7 @@ static void tls_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 	/* Verified during the handshake against client_ca_file: a bad one never gets in. */
 	if (a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN ||
 	    a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT)
-		gnutls_session_set_verify_cert2(session, &client_purpose, 1, 0);
+		gnutls_session_set_verify_function(session, verify_client);
 }
 
 static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url,

@@ -175,6 +175,19 @@ def client_certificate_required():
         assert code == 0 and rc == 35, f"TLS 1.2 with {what}: curl {rc} {code} {err}"
         rc, code, err = curl("--cacert", pki["ca"], *args, url)
         assert code == 0 and rc != 0, f"TLS 1.3 with {what}: curl {rc} {code} {err}"
+    k.stop()
+    # VerifyClientCertIfGiven: none is fine, a bad one is refused.
+    with open(web, "w") as f:
+        f.write(f"tls_server_config:\n  cert_file: {pki['server']}\n"
+                f"  key_file: {pki['server_key']}\n  client_ca_file: {pki['ca']}\n"
+                "  client_auth_type: VerifyClientCertIfGiven\n")
+    k = Kpulse(f"--web.config.file={web}", wait=False)
+    url = f"https://127.0.0.1:{k.port}/metrics"
+    assert wait_for(lambda: curl("--cacert", pki["ca"], url)[1] == 200, timeout=20), k.output()
+    assert curl(*with_cert, url)[1] == 200
+    rc, code, err = curl("--cacert", pki["ca"], "--tls-max", "1.2", "--cert", pki["other"],
+                         "--key", pki["other_key"], url)
+    assert code == 0 and rc == 35, f"VerifyClientCertIfGiven, a stranger's: {rc} {code} {err}"
 
 
 @test
