@@ -31,6 +31,16 @@ int privdrop__to(const char *user, char *why, size_t len)
 
 	if (!strcmp(user, "root"))
 		return 0;
+	/* Started unprivileged (no eBPF collector, say): nothing to give up, nothing to
+	 * switch with. Still no way back up through an exec. */
+	if (geteuid() && !syscall(SYS_capget, &hdr, caps) && !caps[0].permitted &&
+	    !caps[1].permitted) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+			return fail(why, len, "failed to set no_new_privs");
+		log_info("already unprivileged (uid %u, no capabilities): not switching to %s",
+			 (unsigned)geteuid(), user);
+		return 0;
+	}
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw) {

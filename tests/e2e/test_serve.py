@@ -253,6 +253,36 @@ def run_as_root_on_purpose():
         "'no-such-user-kpulse'; refusing to serve" in out, (rc, out)
 
 
+@test
+def started_unprivileged_stays_so():
+    need_root()
+    import shutil
+    d = tempdir("kpulse-unpriv-")
+    exe = shutil.copy(KPULSE, d)
+    port = free_port()
+
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    p = subprocess.Popen([exe, "--no-collector.sched", f"--web.listen-address=127.0.0.1:{port}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=drop)
+    cleanup(lambda: (p.kill(), p.wait()))
+    ok = wait_for(lambda: _healthy(f"http://127.0.0.1:{port}"), timeout=10)
+    p.terminate()
+    out = p.communicate(timeout=10)[0]
+    assert ok and p.returncode == 0, (p.returncode, out)
+    assert "already unprivileged (uid 65534, no capabilities): not switching to nobody" in out, out
+
+
+def _healthy(url):
+    try:
+        return http_get(url + "/healthz", timeout=1)[0] == 200
+    except OSError:
+        return False
+
+
 def totals(m):
     return {k: v for k, v in m.samples.items() if k[0].endswith("_total")
             and not k[0].startswith("process_")}
