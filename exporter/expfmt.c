@@ -88,8 +88,35 @@ static void put_sample(struct buf *out, const char *name, const char *suffix, co
 	buf__putc(out, '\n');
 }
 
+void expfmt__canonical(double v, char out[32])
+{
+	int prec, exp;
+	char *e;
+
+	if (isnan(v) || isinf(v)) {
+		expfmt__double(v, out);
+		return;
+	}
+	/* The fewest significant digits that read back as @v, and the decimal exponent. */
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(out, 32, "%.*e", prec - 1, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	snprintf(out, 32, "%.*e", prec - 1, v);
+	e = strchr(out, 'e');
+	exp = e ? atoi(e + 1) : 0;
+	/* Go's %g with the shortest precision switches to an exponent below 1e-4 or from
+	 * 1e+06; the fixed form gets ".0" when it has no decimal point. */
+	if (exp < -4 || exp >= 6)
+		return;
+	snprintf(out, 32, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+	if (!strchr(out, '.'))
+		strcat(out, ".0");
+}
+
 static void put_histogram(struct buf *out, const struct mset *s, const char *name,
-			  const struct msample *m)
+			  const struct msample *m, bool om)
 {
 	const double *h = &s->hist[m->hist];
 	const char *labels = s->text.data + m->labels;
@@ -97,7 +124,9 @@ static void put_histogram(struct buf *out, const struct mset *s, const char *nam
 	char le[48], num[32];
 
 	for (i = 0; i <= n; i++) {
-		if (i < n)
+		if (i < n && om)
+			expfmt__canonical(h[1 + i], num);
+		else if (i < n)
 			expfmt__double(h[1 + i], num);
 		else
 			strcpy(num, "+Inf");
@@ -113,6 +142,22 @@ static bool has_suffix(const char *s, const char *suffix)
 	size_t n = strlen(s), m = strlen(suffix);
 
 	return n > m && !strcmp(s + n - m, suffix);
+}
+
+/* The base unit a family name ends in, for OpenMetrics' UNIT line (its name must end so). */
+static const char *om_unit(const char *name, int len)
+{
+	static const char *const units[] = {"seconds", "bytes",	 "ratio", "celsius", "volts",
+					    "amperes", "joules", "grams", "meters",  NULL};
+	const char *const *u;
+	int n;
+
+	for (u = units; *u; u++) {
+		n = (int)strlen(*u);
+		if (len > n + 1 && name[len - n - 1] == '_' && !strncmp(name + len - n, *u, n))
+			return *u;
+	}
+	return NULL;
 }
 
 static int cmp_family(const void *a, const void *b)
@@ -146,15 +191,25 @@ static void put_family(struct buf *out, const struct mset *s, const struct mfami
 		if (has_suffix(d->name, "_info"))
 			famlen -= 5;
 	}
+	/* OpenMetrics asks for TYPE before HELP; the text format's custom is the reverse. */
+	if (om) {
+		const char *unit = om_unit(d->name, famlen);
+
+		buf__printf(out, "# TYPE %.*s %s\n", famlen, d->name, type);
+		if (unit)
+			buf__printf(out, "# UNIT %.*s %s\n", famlen, d->name, unit);
+	}
 	buf__printf(out, "# HELP %.*s ", famlen, d->name);
 	put_help(out, d->help, om);
-	buf__printf(out, "\n# TYPE %.*s %s\n", famlen, d->name, type);
+	buf__putc(out, '\n');
+	if (!om)
+		buf__printf(out, "# TYPE %.*s %s\n", famlen, d->name, type);
 	for (j = f->head; j != MSAMPLE_END; j = s->samples[j].next) {
 		const struct msample *m = &s->samples[j];
 		char name[256];
 
 		if (d->type == METRIC_HISTOGRAM) {
-			put_histogram(out, s, d->name, m);
+			put_histogram(out, s, d->name, m, om);
 			continue;
 		}
 		snprintf(name, sizeof(name), "%.*s%s", famlen, d->name, om ? sample_suffix : "");

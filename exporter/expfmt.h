@@ -11,6 +11,11 @@
 
 /* Shortest text that reads back as @v; "+Inf", "-Inf", "NaN" as Prometheus spells them. */
 void expfmt__double(double v, char out[32]);
+/*
+ * OpenMetrics' canonical rendering for "le" label values: Go's shortest %g, with ".0"
+ * added when there is neither a decimal point nor an exponent (1.0, 0.001, 1e-05, 1e+06).
+ */
+void expfmt__canonical(double v, char out[32]);
 /* Render @s in text format 0.0.4, families sorted by name. */
 int expfmt__text(const struct mset *s, struct buf *out);
 /*

@@ -145,6 +145,8 @@ def check_openmetrics(text):
                 assert name not in seen, f"family {name} is not contiguous"
                 seen.add(name)
                 fam = name
+            if kind == "UNIT":
+                assert name.endswith("_" + rest[0]), f"unit {rest[0]} is not a suffix of {name}"
             if kind == "TYPE":
                 assert rest[0] in _SUFFIXES, line
                 types[name] = rest[0]

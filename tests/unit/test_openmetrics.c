@@ -11,6 +11,7 @@
 static const struct metric_desc c_req = {"test_requests_total", METRIC_COUNTER, "code",
 					 "Requests \"served\", by code\\class."};
 static const struct metric_desc c_bare = {"test_events", METRIC_COUNTER, "", "No suffix."};
+static const struct metric_desc c_busy = {"test_busy_seconds_total", METRIC_COUNTER, "", "Busy."};
 static const struct metric_desc g_temp = {"test_temperature_celsius", METRIC_GAUGE, "", "A gauge."};
 static const struct metric_desc i_build = {"test_build_info", METRIC_INFO, "version", "Build."};
 static const struct metric_desc h_lat = {"test_latency_seconds", METRIC_HISTOGRAM, "op",
@@ -48,11 +49,11 @@ TEST(counter_family_drops_total)
 	mset__add(s, &c_req, 3, "200");
 	mset__add(s, &c_bare, 1.5);
 	/* Family names without _total, samples with it; HELP escapes the quote too. */
-	CHECK_STR(om(s, &b), "# HELP test_events No suffix.\n"
-			     "# TYPE test_events counter\n"
+	CHECK_STR(om(s, &b), "# TYPE test_events counter\n"
+			     "# HELP test_events No suffix.\n"
 			     "test_events_total 1.5\n"
-			     "# HELP test_requests Requests \\\"served\\\", by code\\\\class.\n"
 			     "# TYPE test_requests counter\n"
+			     "# HELP test_requests Requests \\\"served\\\", by code\\\\class.\n"
 			     "test_requests_total{code=\"200\"} 3\n"
 			     "# EOF\n");
 	/* The text format keeps the full names and does not escape quotes in HELP. */
@@ -73,11 +74,12 @@ TEST(gauge_and_info)
 
 	mset__add(s, &g_temp, -1.25);
 	mset__add(s, &i_build, 1, "1.2.3");
-	CHECK_STR(om(s, &b), "# HELP test_build Build.\n"
-			     "# TYPE test_build info\n"
+	CHECK_STR(om(s, &b), "# TYPE test_build info\n"
+			     "# HELP test_build Build.\n"
 			     "test_build_info{version=\"1.2.3\"} 1\n"
-			     "# HELP test_temperature_celsius A gauge.\n"
 			     "# TYPE test_temperature_celsius gauge\n"
+			     "# UNIT test_temperature_celsius celsius\n"
+			     "# HELP test_temperature_celsius A gauge.\n"
 			     "test_temperature_celsius -1.25\n"
 			     "# EOF\n");
 	/* Text 0.0.4 has no info type: a gauge named _info, as client_golang does. */
@@ -99,16 +101,72 @@ TEST(histogram)
 	struct buf b = {};
 
 	mset__histogram(s, &h_lat, bounds, counts, 2, 3.25, "read");
-	CHECK_STR(om(s, &b), "# HELP test_latency_seconds A histogram.\n"
-			     "# TYPE test_latency_seconds histogram\n"
+	CHECK_STR(om(s, &b), "# TYPE test_latency_seconds histogram\n"
+			     "# UNIT test_latency_seconds seconds\n"
+			     "# HELP test_latency_seconds A histogram.\n"
 			     "test_latency_seconds_bucket{op=\"read\",le=\"0.5\"} 2\n"
-			     "test_latency_seconds_bucket{op=\"read\",le=\"1\"} 2\n"
+			     "test_latency_seconds_bucket{op=\"read\",le=\"1.0\"} 2\n"
 			     "test_latency_seconds_bucket{op=\"read\",le=\"+Inf\"} 3\n"
 			     "test_latency_seconds_sum{op=\"read\"} 3.25\n"
 			     "test_latency_seconds_count{op=\"read\"} 3\n"
 			     "# EOF\n");
 	mset__free(s);
 	buf__free(&b);
+}
+
+TEST(unit_from_the_name)
+{
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	/* The unit is the family name's suffix, _total aside. */
+	mset__add(s, &c_busy, 2);
+	CHECK_STR(om(s, &b), "# TYPE test_busy_seconds counter\n"
+			     "# UNIT test_busy_seconds seconds\n"
+			     "# HELP test_busy_seconds Busy.\n"
+			     "test_busy_seconds_total 2\n"
+			     "# EOF\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(canonical_le)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{0, "0.0"},
+		{0.001, "0.001"},
+		{0.002, "0.002"},
+		{0.01, "0.01"},
+		{0.1, "0.1"},
+		{0.9, "0.9"},
+		{0.95, "0.95"},
+		{0.99, "0.99"},
+		{0.999, "0.999"},
+		{1, "1.0"},
+		{1.7, "1.7"},
+		{10, "10.0"},
+		{1e-10, "1e-10"},
+		{1e-9, "1e-09"},
+		{1e-5, "1e-05"},
+		{1e-4, "0.0001"},
+		{100000, "100000.0"},
+		{1e6, "1e+06"},
+		{1e10, "1e+10"},
+		{2.5e-6, "2.5e-06"},
+		{1048576, "1.048576e+06"},
+		{0.000512, "0.000512"},
+		{-1, "-1.0"},
+	};
+	char out[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expfmt__canonical(cases[i].v, out);
+		CHECK_STR(out, cases[i].want);
+	}
 }
 
 #define OM NEGOTIATE_OPENMETRICS
@@ -226,6 +284,8 @@ int main(void)
 	RUN(counter_family_drops_total);
 	RUN(gauge_and_info);
 	RUN(histogram);
+	RUN(unit_from_the_name);
+	RUN(canonical_le);
 	RUN(accept_negotiation);
 	RUN(accept_encoding_negotiation);
 	RUN(gzip_round_trip);
