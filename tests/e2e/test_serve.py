@@ -191,6 +191,46 @@ def client_certificate_required():
 
 
 @test
+def max_requests_answers_503():
+    need_root()
+    import base64
+    import threading
+    d = tempdir("kpulse-limit-")
+    web = os.path.join(d, "web.yml")
+    with open(web, "w") as f:
+        # A costly hash keeps a wrong-password request inside kpulse for a while (a right
+        # one is cached after its first check).
+        f.write(f"basic_auth_users:\n  prom: {bcrypt('s3cret', cost=13)}\n")
+    k = Kpulse(f"--web.config.file={web}", "--web.max-requests=1", wait=False)
+
+    def auth(pw):
+        return {"Authorization": "Basic " + base64.b64encode(f"prom:{pw}".encode()).decode()}
+    assert wait_for(lambda: _status(k.url + "/healthz", auth("s3cret")) == 200, timeout=20), \
+        k.output()
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(s=_status(k.url + "/metrics", auth("x"))))
+    t0 = time.monotonic()
+    t.start()
+    time.sleep(0.1)
+    # One request is in flight (bcrypt in one HTTP thread): the other thread refuses.
+    s2 = _status(k.url + "/metrics", auth("s3cret"))
+    t.join()
+    dt = time.monotonic() - t0
+    assert slow["s"] == 401 and s2 == 503, \
+        f"wrong password (401 after {dt:.2f}s) with a second request meanwhile: {slow}, {s2}"
+    assert dt > 0.2, f"bcrypt cost 13 took only {dt:.2f}s: the test proved nothing"
+    # Completed requests leave the count: the next one is served.
+    assert _status(k.url + "/metrics", auth("s3cret")) == 200
+
+
+def _status(url, headers):
+    try:
+        return http_get(url, timeout=10, headers=headers)[0]
+    except OSError:
+        return 0
+
+
+@test
 def bad_web_config_names_the_line():
     d = tempdir("kpulse-badweb-")
     web = os.path.join(d, "web.yml")
