@@ -142,6 +142,18 @@ def tls_and_basic_auth():
                         url + "/metrics"], capture_output=True, text=True, timeout=10)
     assert re.search(r"^HTTP/1.1 401", p.stdout, re.M), p.stdout
     assert re.search(r'(?im)^WWW-Authenticate: Basic realm="kpulse"', p.stdout), p.stdout
+    # Idle TCP connections and stalled handshakes do not hold the server either.
+    socks = []
+    cleanup(lambda: [x.close() for x in socks])
+    for i in range(100):
+        x = socket.create_connection(("127.0.0.1", k.port), timeout=5)
+        if i % 2:
+            x.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello's start
+        socks.append(x)
+    t0 = time.monotonic()
+    rc, code, err = curl("--cacert", pki["ca"], "-u", "prom:s3cret", url + "/metrics")
+    dt = time.monotonic() - t0
+    assert code == 200 and dt < 1, f"https scrape with 100 stalled connections: {code} in {dt:.2f}s"
     # Plain HTTP to the TLS port gets nothing.
     assert curl(f"http://127.0.0.1:{k.port}/metrics")[1] != 200
     # TLS 1.1 is below min_version.
