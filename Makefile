@@ -11,7 +11,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := 0.1.0
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libelf zlib libmicrohttpd
+PKGS := libbpf libelf zlib libmicrohttpd gnutls yaml-0.1 libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -34,8 +34,8 @@ FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/
 
 # Debian packages: what building needs, and what the tests need on top.
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libmicrohttpd-dev git
-TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format
+	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git
+TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format openssl
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
