@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 #include "collector.h"
 #include "cpus.h"
+#include "log.h"
 #include "procfs.h"
 
 static const struct metric_desc host_info = {
@@ -54,7 +55,6 @@ static const struct metric_desc *const host_metrics[] = {
 #define HOST_MAX_CPUS 8192
 
 enum host_warn {
-	WARN_CPUINFO = 1u << 0,
 	WARN_ONLINE = 1u << 1,
 	WARN_LOADAVG = 1u << 2,
 	WARN_STAT = 1u << 3,
@@ -81,12 +81,11 @@ static int host_init(struct collector *c, const struct kpulse_config *cfg)
 	h->sysfs = cfg->sysfs;
 	/* The CPU model does not change while we run, and cpuinfo is long on big machines. */
 	err = procfs__read(h->procfs, "cpuinfo", &h->buf);
-	if (!err)
-		err = cpuinfo__model(h->buf.data, h->cpu_model, sizeof(h->cpu_model));
 	if (err)
-		procfs__warn_once(&h->warned, WARN_CPUINFO,
-				  "no CPU model in %s/cpuinfo (%s); cpu_model is empty", h->procfs,
-				  strerror(-err));
+		log_warn("failed to read %s/cpuinfo: %s; cpu_model is empty", h->procfs,
+			 strerror(-err));
+	else if (cpuinfo__model(h->buf.data, h->cpu_model, sizeof(h->cpu_model)))
+		log_warn("no CPU model line in %s/cpuinfo; cpu_model is empty", h->procfs);
 	return 0;
 }
 

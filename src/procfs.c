@@ -142,9 +142,11 @@ static int meminfo_value(const char *p, uint64_t *kb)
 		p++;
 	if (*p == '\n' || !*p)
 		return 0;
-	if (strncmp(p, "kB", 2) || !ends_field(p[2]))
+	if (strncmp(p, "kB", 2))
 		return -EINVAL;
-	return 0;
+	for (p += 2; is_blank(*p); p++)
+		;
+	return *p == '\n' || !*p ? 0 : -EINVAL;
 }
 
 int meminfo__parse(const char *buf, struct meminfo *m)
