@@ -16,8 +16,9 @@ static const struct metric_desc host_info = {
 	"A metric with a constant '1' value labeled by the host name, kernel release and "
 	"machine (uname) and the CPU model (/proc/cpuinfo).",
 };
+/* Not "kpulse_cpu_count": promtool rejects a _count suffix outside histograms and summaries. */
 static const struct metric_desc cpu_count = {
-	"kpulse_cpu_count",
+	"kpulse_cpus_online",
 	METRIC_GAUGE,
 	"",
 	"Number of online CPUs (<sysfs>/devices/system/cpu/online).",

@@ -216,7 +216,7 @@ def host_info_and_load():
         models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
     if models:  # x86; other architectures name it differently (see cpuinfo__model)
         assert labels["cpu_model"] == models[0], (labels, models[0])
-    assert m.get("kpulse_cpu_count") == len(online_cpus())
+    assert m.get("kpulse_cpus_online") == len(online_cpus())
     with open("/proc/stat") as f:
         btime = next(int(line.split()[1]) for line in f if line.startswith("btime"))
     assert m.get("kpulse_boot_time_seconds") == btime
