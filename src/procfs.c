@@ -229,7 +229,7 @@ int procstat__parse_cpu(const char *line, struct cpustat *c)
 	} else {
 		uint64_t cpu;
 
-		if (procfs__u64(&p, &cpu) || cpu > 1u << 20)
+		if (procfs__u64(&p, &cpu) || cpu >= PROCFS_MAX_CPUS)
 			return -EINVAL;
 		c->cpu = (int)cpu;
 	}

@@ -102,6 +102,10 @@ struct cpustat {
 	uint32_t present; /* bit i: ticks[i] parsed */
 };
 
+/* Highest CPU count accepted in a "cpuN" line (x86 MAXSMP's NR_CPUS); beyond it the line
+ * is taken as garbage, so a bad file cannot make the collector allocate much. */
+#define PROCFS_MAX_CPUS 8192
+
 const char *cpu_mode__name(enum cpu_mode m);
 /* Parse a "cpu " or "cpuN " line; -EINVAL for any other line or a bad CPU number. */
 int procstat__parse_cpu(const char *line, struct cpustat *c);

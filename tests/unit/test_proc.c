@@ -368,6 +368,8 @@ TEST(proc_stat_lines)
 	CHECK_INT(procstat__parse_cpu("cpu3 1 2", &c), 0);
 	CHECK_INT(c.present, 0x3);
 	CHECK(procstat__parse_cpu("cpuX 1 2", &c) < 0);
+	CHECK(procstat__parse_cpu("cpu8192 1 2", &c) < 0);
+	CHECK(procstat__parse_cpu("cpu18446744073709551616 1 2", &c) < 0);
 	CHECK(procstat__parse_cpu("cpu", &c) < 0);
 	CHECK(procstat__parse_cpu("cp", &c) < 0);
 	CHECK(procstat__parse_cpu("intr 1 2", &c) < 0);
