@@ -284,15 +284,22 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 	/* Wait for the calls that may still answer in time, at most @wait_ns. */
 	deadline = now + wait_ns;
 	for (;;) {
+		uint64_t wake = deadline;
 		bool waiting = false;
 
 		now = now_ns();
-		for (i = 0; i < n && !waiting; i++)
-			waiting = in_flight(mine[i]) && !hung(p, mine[i], now);
+		for (i = 0; i < n; i++) {
+			if (!in_flight(mine[i]) || hung(p, mine[i], now))
+				continue;
+			waiting = true;
+			/* Wake when this call turns hung: no answer will signal that. */
+			if (mine[i]->issued_ns + p->timeout_ns < wake)
+				wake = mine[i]->issued_ns + p->timeout_ns;
+		}
 		if (!waiting || now >= deadline)
 			break;
-		ts.tv_sec = deadline / 1000000000ull;
-		ts.tv_nsec = deadline % 1000000000ull;
+		ts.tv_sec = wake / 1000000000ull;
+		ts.tv_nsec = wake % 1000000000ull;
 		pthread_cond_timedwait(&p->done, &p->mu, &ts);
 	}
 
