@@ -260,14 +260,15 @@ static int filesystem_sample(struct collector *c, const struct tick *t, struct m
 	int err;
 
 	err = read_mounts(fs, &n);
-	if (!err)
-		err = fsstat_pool__round(fs->pool, fs->paths, n, fs->wait_ns, fs->answers);
 	if (err) {
 		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/self/mountinfo: %s",
 				  fs->procfs, strerror(-err));
 		return err;
 	}
 	fs->warned &= ~(1u << 0);
+	err = fsstat_pool__round(fs->pool, fs->paths, n, fs->wait_ns, fs->answers);
+	if (err)
+		return err;
 	for (i = 0; i < n; i++)
 		add_answer(fs, out, &fs->m[i], &fs->answers[i]);
 	return 0;

@@ -113,7 +113,8 @@ def tmpfs_size_and_used_bytes_are_exact():
     k = Kpulse(interval="1s")
     m = k.next_tick()
     size = m.get("kpulse_filesystem_size_bytes", **labels)
-    assert size == 104857600, f"tmpfs size=100M: kpulse_filesystem_size_bytes {size}, want 104857600"
+    assert size == 104857600, f"tmpfs size=100M on {mp!r}: kpulse_filesystem_size_bytes {size}, " \
+        f"want 104857600; series: {m.series('kpulse_filesystem_size_bytes')}"
     assert m.get("kpulse_filesystem_device_error", **labels) == 0
     assert m.get("kpulse_filesystem_readonly", **labels) == 0
     used0 = size - m.get("kpulse_filesystem_free_bytes", **labels)

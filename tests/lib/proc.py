@@ -96,8 +96,9 @@ def mounted(mountpoint):
 
 
 def mount_tmpfs(size):
-    """A tmpfs of @size (e.g. "100M") on a unique mount point, unmounted at the end."""
-    mp = scratch_dir("kpulse-tmpfs")
+    """A tmpfs of @size (e.g. "100M") on a unique mount point with a space in its name
+    (mountinfo writes it as \\040), unmounted at the end."""
+    mp = scratch_dir("kpulse tmpfs")
     source = f"kpulse-test-{os.getpid()}"
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", source, mp], check=True)
     cleanup(lambda: subprocess.run(["umount", "-l", mp], check=False))
