@@ -4,6 +4,7 @@
 workloads whose answer is known: an O_DIRECT write, a tmpfs of known size, a hung FUSE mount."""
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -130,6 +131,9 @@ def tmpfs_size_and_used_bytes_are_exact():
     avail = m.get("kpulse_filesystem_avail_bytes", **labels)
     ratio = m.get("kpulse_filesystem_used_ratio", **labels)
     assert abs(ratio - used1 / (used1 + avail)) < 1e-12, (ratio, used1, avail)
+    subprocess.run(["mount", "-o", "remount,ro", mp], check=True)
+    m = k.next_tick()
+    assert m.get("kpulse_filesystem_readonly", **labels) == 1, "tmpfs remounted ro: readonly not 1"
 
 
 @test

@@ -570,6 +570,38 @@ TEST(filesystem_selection_real_machine)
 	mset__free(s);
 }
 
+TEST(filesystem_selection_edge_cases)
+{
+	struct kpulse_config cfg = cfg_for(FIX "mounts/proc", FIX "vm/sys");
+	static const char vda2[] = "device=\"/dev/vda2\",mountpoint=\"/\",fstype=\"ext4\"";
+	static const char space[] = "device=\"/dev/vdb\",mountpoint=\"/nonexistent-kpulse/with "
+				    "space\",fstype=\"ext4\"";
+	static const char ro[] = "device=\"/dev/vdc\",mountpoint=\"/nonexistent-kpulse/ro\","
+				 "fstype=\"ext4\"";
+	static const char devices[] = "device=\"/dev/vde\",mountpoint=\"/devices\",fstype=\"ext4\"";
+	struct mset *s;
+	int err;
+
+	s = sample_once(&filesystem_collector, &cfg, &err);
+	CHECK_INT(err, 0);
+	/* /proc, /run/credentials/..., /var/lib/docker/... and /sys/... are excluded; /devices
+	 * is not /dev; / is mounted twice and the mount on top (listed last) is the one. */
+	CHECK_INT(count(s, "kpulse_filesystem_device_error"), 4);
+	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", vda2), 0, 0);
+	CHECK(get(s, "kpulse_filesystem_size_bytes", vda2) > 0);
+	/* \040 is decoded; a mount point statfs cannot reach is a device error, no sizes. */
+	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", space), 1, 0);
+	ABSENT(s, "kpulse_filesystem_size_bytes", space);
+	CHECK_NEAR(get(s, "kpulse_filesystem_readonly", space), 0, 0);
+	/* Read-only from the per-mount options even when statfs fails. */
+	CHECK_NEAR(get(s, "kpulse_filesystem_readonly", ro), 1, 0);
+	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", ro), 1, 0);
+	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", devices), 1, 0);
+	CHECK(all_finite(s));
+	filesystem_collector.destroy(&filesystem_collector);
+	mset__free(s);
+}
+
 /* A fake statfs: "/hang" blocks until released (its first call only), the rest answer. */
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
@@ -728,6 +760,7 @@ int main(void)
 	RUN(loadavg_and_cpuinfo);
 	RUN(host_collector_all_sources);
 	RUN(filesystem_selection_real_machine);
+	RUN(filesystem_selection_edge_cases);
 	RUN(statfs_pool_hung_mount);
 	RUN(statfs_pool_free_while_stuck);
 	return DONE();
