@@ -3,9 +3,11 @@
 #include <stddef.h>
 #include "collector.h"
 
+extern struct collector net_collector;
 extern struct collector sched_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
+	&net_collector,
 	NULL,
 };

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network collector: bytes and packets per device (netif_receive_skb, net_dev_xmit), per
+ * cgroup (sock_{send,recv}_length), TCP retransmits and resets, listeners on watched ports.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "net.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define TCP_LISTEN 10
+#define NETDEV_TX_OK 0
+
+/* Set by userspace before load. */
+const volatile __u32 self_netns = 0; /* kpulse's own network namespace (inode number) */
+const volatile __u32 nwatch = 0;     /* used entries of watch_ports */
+const volatile __u16 watch_ports[KPULSE_NET_MAX_PORTS] = {};
+
+/*
+ * Sockets in LISTEN on watch_ports[i] in kpulse's namespace, kept by inet_sock_set_state
+ * relative to the moment of attach; userspace adds the listeners that existed before
+ * (from /proc/net/tcp) atomically into the same slot. Not pinned: a gauge of the present.
+ */
+__s32 listeners[KPULSE_NET_MAX_PORTS] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct kpulse_net_dev_key);
+	__type(value, struct kpulse_net_dev);
+} net_dev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* cgroup v2 id */
+	__type(value, struct kpulse_net_cgroup);
+} net_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* netns inode number */
+	__type(value, struct kpulse_net_tcp);
+} net_tcp SEC(".maps");
+
+/* Find or create the device's slot; the name is copied once, when the entry is created. */
+static __always_inline struct kpulse_net_dev *dev_slot(const struct kpulse_net_dev_key *key,
+						       const char *name)
+{
+	struct kpulse_net_dev *v, init = {};
+
+	v = bpf_map_lookup_elem(&net_dev, key);
+	if (v)
+		return v;
+	bpf_probe_read_kernel_str(init.name, sizeof(init.name), name);
+	bpf_map_update_elem(&net_dev, key, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&net_dev, key);
+}
+
+/* Per-CPU slot: softirqs do not nest on one CPU for one tracepoint, plain adds suffice. */
+static __always_inline void count_rx(const struct kpulse_net_dev_key *key, const char *name,
+				     __u64 bytes)
+{
+	struct kpulse_net_dev *v = dev_slot(key, name);
+
+	if (!v)
+		return;
+	v->rx_bytes += bytes;
+	v->rx_packets++;
+}
+
+static __always_inline void count_tx(const struct kpulse_net_dev_key *key, const char *name,
+				     __u64 bytes)
+{
+	struct kpulse_net_dev *v = dev_slot(key, name);
+
+	if (!v)
+		return;
+	v->tx_bytes += bytes;
+	v->tx_packets++;
+}
+
+/*
+ * The hot paths read the device through BTF pointers in tp_btf (plain loads) and with
+ * CO-RE probe reads in raw_tp; both then share count_rx/count_tx.
+ *
+ * netif_receive_skb sees the skb after eth_type_trans() pulled the MAC header, while the
+ * drivers' rx_bytes (veth, loopback, most NICs) count the whole frame: add back what lies
+ * between the MAC header and skb->data so the bytes equal /sys/class/net/<dev>/statistics.
+ */
+#define MAC_HEADER_UNSET 0xffff
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(netif_receive_skb_btf, struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+	struct kpulse_net_dev_key key;
+	__u64 bytes = skb->len;
+	__u16 mac = skb->mac_header;
+
+	if (!dev)
+		return 0;
+	if (mac != MAC_HEADER_UNSET)
+		bytes += skb->data - (skb->head + mac);
+	key.netns = dev->nd_net.net->ns.inum;
+	key.ifindex = dev->ifindex;
+	key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
+	count_rx(&key, dev->name, bytes);
+	return 0;
+}
+
+SEC("raw_tp/netif_receive_skb")
+int BPF_PROG(netif_receive_skb_raw, struct sk_buff *skb)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct kpulse_net_dev_key key;
+	__u64 bytes = BPF_CORE_READ(skb, len);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+
+	if (!dev)
+		return 0;
+	if (mac != MAC_HEADER_UNSET)
+		bytes += (__u64)BPF_CORE_READ(skb, data) - ((__u64)BPF_CORE_READ(skb, head) + mac);
+	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	key.ifindex = BPF_CORE_READ(dev, ifindex);
+	key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
+	count_rx(&key, dev->name, bytes);
+	return 0;
+}
+
+/* net_dev_xmit fires after the driver's ndo_start_xmit: only NETDEV_TX_OK was sent. */
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(net_dev_xmit_btf, struct sk_buff *skb, int rc, struct net_device *dev,
+	     unsigned int skb_len)
+{
+	struct kpulse_net_dev_key key;
+
+	if (rc != NETDEV_TX_OK || !dev)
+		return 0;
+	key.netns = dev->nd_net.net->ns.inum;
+	key.ifindex = dev->ifindex;
+	key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
+	count_tx(&key, dev->name, skb_len);
+	return 0;
+}
+
+SEC("raw_tp/net_dev_xmit")
+int BPF_PROG(net_dev_xmit_raw, struct sk_buff *skb, int rc, struct net_device *dev,
+	     unsigned int skb_len)
+{
+	struct kpulse_net_dev_key key;
+
+	if (rc != NETDEV_TX_OK || !dev)
+		return 0;
+	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	key.ifindex = BPF_CORE_READ(dev, ifindex);
+	key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
+	count_tx(&key, dev->name, skb_len);
+	return 0;
+}
+
+/*
+ * Per cgroup: sock_send_length / sock_recv_length rather than cgroup_skb programs on the
+ * cgroup2 root. They fire in the sending or receiving task's context, so the bytes belong
+ * to the cgroup of the task that moved them (bpf_get_current_cgroup_id), they count what
+ * the application sent or received (payload, not headers or retransmits), and they attach
+ * as observers: a cgroup_skb program sits in every packet's path, returns a verdict that
+ * could drop traffic, and is inherited by (or conflicts with) other programs in the tree.
+ */
+static __always_inline int count_cgroup(struct sock *sk, int ret, bool tx)
+{
+	struct kpulse_net_cgroup *v, zero = {};
+	__u16 family;
+	__u64 id;
+
+	if (ret <= 0 || !sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0; /* unix sockets, netlink...: not network traffic */
+	id = bpf_get_current_cgroup_id();
+	v = bpf_map_lookup_elem(&net_cgroup, &id);
+	if (!v) {
+		bpf_map_update_elem(&net_cgroup, &id, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&net_cgroup, &id);
+		if (!v)
+			return 0;
+	}
+	if (tx)
+		v->tx_bytes += ret;
+	else
+		v->rx_bytes += ret;
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send_length_btf, struct sock *sk, int ret, int flags)
+{
+	return count_cgroup(sk, ret, true);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(sock_send_length_raw, struct sock *sk, int ret, int flags)
+{
+	return count_cgroup(sk, ret, true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv_length_btf, struct sock *sk, int ret, int flags)
+{
+	return count_cgroup(sk, ret, false);
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(sock_recv_length_raw, struct sock *sk, int ret, int flags)
+{
+	return count_cgroup(sk, ret, false);
+}
+
+static __always_inline struct kpulse_net_tcp *tcp_slot(__u32 netns)
+{
+	struct kpulse_net_tcp *v, zero = {};
+
+	v = bpf_map_lookup_elem(&net_tcp, &netns);
+	if (v)
+		return v;
+	bpf_map_update_elem(&net_tcp, &netns, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&net_tcp, &netns);
+}
+
+static __always_inline int count_retransmit(const struct sock *sk)
+{
+	struct kpulse_net_tcp *v = tcp_slot(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum));
+
+	if (v)
+		v->retransmits++;
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	return count_retransmit(sk);
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb_raw, const struct sock *sk, const struct sk_buff *skb)
+{
+	return count_retransmit(sk);
+}
+
+/* A reset for a segment to a closed port has no socket: take the namespace from the skb. */
+static __always_inline int count_reset(const struct sock *sk, const struct sk_buff *skb)
+{
+	struct kpulse_net_tcp *v;
+	__u32 netns;
+
+	if (sk)
+		netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	else if (skb)
+		netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	else
+		return 0;
+	v = tcp_slot(netns);
+	if (v)
+		v->resets_sent++;
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_send_reset_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	return count_reset(sk, skb);
+}
+
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(tcp_send_reset_raw, const struct sock *sk, const struct sk_buff *skb)
+{
+	return count_reset(sk, skb);
+}
+
+/*
+ * A TCP socket in kpulse's namespace entering or leaving LISTEN on a watched port. The
+ * local port (skc_num) is bound before listen() reaches inet_csk_listen_start; when the
+ * bind fails there, the socket goes LISTEN → CLOSE and the count returns to where it was.
+ */
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
+{
+	__u16 port;
+	int delta;
+	__u32 i;
+
+	if (newstate == TCP_LISTEN && oldstate != TCP_LISTEN)
+		delta = 1;
+	else if (oldstate == TCP_LISTEN && newstate != TCP_LISTEN)
+		delta = -1;
+	else
+		return 0;
+	if (!nwatch || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != self_netns)
+		return 0;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	for (i = 0; i < KPULSE_NET_MAX_PORTS && i < nwatch; i++)
+		if (watch_ports[i] == port)
+			__sync_fetch_and_add(&listeners[i], delta);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	return handle_set_state(sk, oldstate, newstate);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	return handle_set_state(sk, oldstate, newstate);
+}
