@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "net.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -92,10 +93,14 @@ static __always_inline void count_tx(const struct kpulse_net_dev_key *key, const
  * CO-RE probe reads in raw_tp; both then share count_rx/count_tx.
  *
  * netif_receive_skb sees the skb after eth_type_trans() pulled the MAC header, while the
- * drivers' rx_bytes (veth, loopback, most NICs) count the whole frame: add back what lies
- * between the MAC header and skb->data so the bytes equal /sys/class/net/<dev>/statistics.
+ * drivers' rx_bytes (veth, most NICs) count the whole frame: add back what lies between
+ * the MAC header and skb->data so the bytes equal /sys/class/net/<dev>/statistics.
+ * loopback_xmit() is the exception: it calls eth_type_trans() before taking skb->len for
+ * its (shared rx and tx) statistics, so lo counts frames without the MAC header, in both
+ * directions, and so do we.
  */
 #define MAC_HEADER_UNSET 0xffff
+#define IFF_LOOPBACK 0x8
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(netif_receive_skb_btf, struct sk_buff *skb)
@@ -107,7 +112,7 @@ int BPF_PROG(netif_receive_skb_btf, struct sk_buff *skb)
 
 	if (!dev)
 		return 0;
-	if (mac != MAC_HEADER_UNSET)
+	if (mac != MAC_HEADER_UNSET && !(dev->flags & IFF_LOOPBACK))
 		bytes += skb->data - (skb->head + mac);
 	key.netns = dev->nd_net.net->ns.inum;
 	key.ifindex = dev->ifindex;
@@ -126,7 +131,7 @@ int BPF_PROG(netif_receive_skb_raw, struct sk_buff *skb)
 
 	if (!dev)
 		return 0;
-	if (mac != MAC_HEADER_UNSET)
+	if (mac != MAC_HEADER_UNSET && !(BPF_CORE_READ(dev, flags) & IFF_LOOPBACK))
 		bytes += (__u64)BPF_CORE_READ(skb, data) - ((__u64)BPF_CORE_READ(skb, head) + mac);
 	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	key.ifindex = BPF_CORE_READ(dev, ifindex);
@@ -147,6 +152,8 @@ int BPF_PROG(net_dev_xmit_btf, struct sk_buff *skb, int rc, struct net_device *d
 	key.netns = dev->nd_net.net->ns.inum;
 	key.ifindex = dev->ifindex;
 	key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
+	if ((dev->flags & IFF_LOOPBACK) && skb_len >= dev->hard_header_len)
+		skb_len -= dev->hard_header_len;
 	count_tx(&key, dev->name, skb_len);
 	return 0;
 }
@@ -162,6 +169,12 @@ int BPF_PROG(net_dev_xmit_raw, struct sk_buff *skb, int rc, struct net_device *d
 	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	key.ifindex = BPF_CORE_READ(dev, ifindex);
 	key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
+	if (BPF_CORE_READ(dev, flags) & IFF_LOOPBACK) {
+		__u16 hlen = BPF_CORE_READ(dev, hard_header_len);
+
+		if (skb_len >= hlen)
+			skb_len -= hlen;
+	}
 	count_tx(&key, dev->name, skb_len);
 	return 0;
 }
@@ -287,9 +300,10 @@ int BPF_PROG(tcp_send_reset_raw, const struct sock *sk, const struct sk_buff *sk
 }
 
 /*
- * A TCP socket in kpulse's namespace entering or leaving LISTEN on a watched port. The
- * local port (skc_num) is bound before listen() reaches inet_csk_listen_start; when the
- * bind fails there, the socket goes LISTEN → CLOSE and the count returns to where it was.
+ * A TCP socket in kpulse's namespace entering or leaving LISTEN on a watched port. A port
+ * bound before listen() is in skc_num when inet_csk_listen_start() sets LISTEN; when
+ * taking the port fails there, the socket goes LISTEN → CLOSE with the same skc_num and
+ * the count returns to where it was.
  */
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
@@ -308,6 +322,15 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	if (BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != self_netns)
 		return 0;
 	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/*
+	 * Closing a listener that bound port 0 (an ephemeral port) releases the port before the
+	 * state changes (tcp_set_state → inet_put_port zeroes inet_num); inet_sport, set when
+	 * it started listening, still holds it.
+	 */
+	/* (A listen() without bind() enters LISTEN on port 0 and is never counted: a watched */
+	/* port is a fixed one, not one the kernel picks from the ephemeral range.) */
+	if (!port && delta < 0)
+		port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	for (i = 0; i < KPULSE_NET_MAX_PORTS && i < nwatch; i++)
 		if (watch_ports[i] == port)
 			__sync_fetch_and_add(&listeners[i], delta);
@@ -315,15 +338,13 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 }
 
 SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate,
-	     const int newstate)
+int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate, const int newstate)
 {
 	return handle_set_state(sk, oldstate, newstate);
 }
 
 SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate,
-	     const int newstate)
+int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate, const int newstate)
 {
 	return handle_set_state(sk, oldstate, newstate);
 }

@@ -14,15 +14,15 @@
  * device is a new entry and never inherits the old one's counters.
  */
 struct kpulse_net_dev_key {
-	__u32 netns;   /* inode number of the device's network namespace */
+	__u32 netns; /* inode number of the device's network namespace */
 	__u32 ifindex;
-	__u64 dev_id;  /* kernfs id of /sys/class/net/<dev>: inode number (gen << 32 | ino) */
+	__u64 dev_id; /* kernfs id of /sys/class/net/<dev>: inode number (gen << 32 | ino) */
 };
 
 struct kpulse_net_dev {
-	__u64 rx_bytes;	  /* frames as the driver counts them: MAC header included */
+	__u64 rx_bytes; /* frames as the driver counts them: MAC header included */
 	__u64 rx_packets;
-	__u64 tx_bytes;	  /* only frames the driver accepted (NETDEV_TX_OK) */
+	__u64 tx_bytes; /* only frames the driver accepted (NETDEV_TX_OK) */
 	__u64 tx_packets;
 	char name[KPULSE_IFNAMSIZ]; /* set once, by the CPU that created the entry */
 };

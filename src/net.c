@@ -56,33 +56,33 @@ static const struct flag net_flags[] = {
 
 /* Default label set, and the same families with a netns label for --all-namespaces. */
 #define NET_FAMILIES(sfx, labels)                                                                  \
-	DEV_DESC(rx_bytes##sfx, "kpulse_network_receive_bytes_total", labels,                     \
+	DEV_DESC(rx_bytes##sfx, "kpulse_network_receive_bytes_total", labels,                      \
 		 "Bytes received by each network device, MAC header included, as the driver "      \
-		 "counts them (eBPF, netif_receive_skb).");                                         \
-	DEV_DESC(rx_packets##sfx, "kpulse_network_receive_packets_total", labels,                 \
+		 "counts them (eBPF, netif_receive_skb).");                                        \
+	DEV_DESC(rx_packets##sfx, "kpulse_network_receive_packets_total", labels,                  \
 		 "Packets received by each network device (eBPF, netif_receive_skb; a GRO "        \
-		 "aggregate counts once).");                                                        \
-	DEV_DESC(tx_bytes##sfx, "kpulse_network_transmit_bytes_total", labels,                    \
+		 "aggregate counts once).");                                                       \
+	DEV_DESC(tx_bytes##sfx, "kpulse_network_transmit_bytes_total", labels,                     \
 		 "Bytes each network device's driver accepted for sending (eBPF, net_dev_xmit "    \
-		 "with NETDEV_TX_OK).");                                                            \
-	DEV_DESC(tx_packets##sfx, "kpulse_network_transmit_packets_total", labels,                \
-		 "Packets each network device's driver accepted for sending (eBPF, net_dev_xmit " \
-		 "with NETDEV_TX_OK; a GSO packet counts once).");                                  \
-	RATE_DESC(rx_bytes_rate##sfx, "kpulse_network_receive_bytes_per_second", labels,          \
-		  "Bytes received per second by each network device over the last sampler "       \
-		  "interval.");                                                                     \
-	RATE_DESC(rx_packets_rate##sfx, "kpulse_network_receive_packets_per_second", labels,      \
-		  "Packets received per second by each network device over the last sampler "     \
-		  "interval.");                                                                     \
-	RATE_DESC(tx_bytes_rate##sfx, "kpulse_network_transmit_bytes_per_second", labels,         \
-		  "Bytes sent per second by each network device over the last sampler "           \
-		  "interval.");                                                                     \
-	RATE_DESC(tx_packets_rate##sfx, "kpulse_network_transmit_packets_per_second", labels,     \
-		  "Packets sent per second by each network device over the last sampler "         \
-		  "interval.");                                                                     \
-	DEV_DESC(tcp_retransmits##sfx, "kpulse_tcp_retransmits_total", labels + 7,                \
-		 "TCP segments retransmitted (eBPF, tcp_retransmit_skb).");                         \
-	DEV_DESC(tcp_resets##sfx, "kpulse_tcp_resets_sent_total", labels + 7,                     \
+		 "with NETDEV_TX_OK).");                                                           \
+	DEV_DESC(tx_packets##sfx, "kpulse_network_transmit_packets_total", labels,                 \
+		 "Packets each network device's driver accepted for sending (eBPF, net_dev_xmit "  \
+		 "with NETDEV_TX_OK; a GSO packet counts once).");                                 \
+	RATE_DESC(rx_bytes_rate##sfx, "kpulse_network_receive_bytes_per_second", labels,           \
+		  "Bytes received per second by each network device over the last sampler "        \
+		  "interval.");                                                                    \
+	RATE_DESC(rx_packets_rate##sfx, "kpulse_network_receive_packets_per_second", labels,       \
+		  "Packets received per second by each network device over the last sampler "      \
+		  "interval.");                                                                    \
+	RATE_DESC(tx_bytes_rate##sfx, "kpulse_network_transmit_bytes_per_second", labels,          \
+		  "Bytes sent per second by each network device over the last sampler "            \
+		  "interval.");                                                                    \
+	RATE_DESC(tx_packets_rate##sfx, "kpulse_network_transmit_packets_per_second", labels,      \
+		  "Packets sent per second by each network device over the last sampler "          \
+		  "interval.");                                                                    \
+	DEV_DESC(tcp_retransmits##sfx, "kpulse_tcp_retransmits_total", labels + 7,                 \
+		 "TCP segments retransmitted (eBPF, tcp_retransmit_skb).");                        \
+	DEV_DESC(tcp_resets##sfx, "kpulse_tcp_resets_sent_total", labels + 7,                      \
 		 "TCP resets sent (eBPF, tcp_send_reset).")
 
 /* "device,netns" + 7 is "netns"; "device" + 7 would run past the end, hence "device\0". */
@@ -112,10 +112,13 @@ static const struct metric_desc tcp_listening = {
 };
 
 static const struct metric_desc *const net_metrics[] = {
-	&rx_bytes,	   &rx_packets,	       &tx_bytes,	   &tx_packets,
-	&rx_bytes_rate,	   &rx_packets_rate,   &tx_bytes_rate,	   &tx_packets_rate,
-	&cgroup_rx_bytes,  &cgroup_tx_bytes,   &tcp_retransmits,   &tcp_resets,
-	&tcp_listening,	   NULL,
+	&rx_bytes,	  &rx_packets,
+	&tx_bytes,	  &tx_packets,
+	&rx_bytes_rate,	  &rx_packets_rate,
+	&tx_bytes_rate,	  &tx_packets_rate,
+	&cgroup_rx_bytes, &cgroup_tx_bytes,
+	&tcp_retransmits, &tcp_resets,
+	&tcp_listening,	  NULL,
 };
 
 struct dev_prev {
@@ -180,9 +183,8 @@ static void twins(struct net_bpf *skel, struct bpf_program *btf[NTWINS],
 }
 
 static const char *const twin_tps[NTWINS + 1] = {
-	"netif_receive_skb",  "net_dev_xmit",	"sock_send_length",
-	"sock_recv_length",   "tcp_retransmit_skb", "tcp_send_reset",
-	"inet_sock_set_state",
+	"netif_receive_skb",  "net_dev_xmit",	"sock_send_length",    "sock_recv_length",
+	"tcp_retransmit_skb", "tcp_send_reset", "inet_sock_set_state",
 };
 
 static int load_attach(struct net *n, bool use_btf)
@@ -306,8 +308,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		log_error("--port.watch: %s", err_text);
 		return err;
 	}
-	err = filter__init(&n->devices, device_include, device_exclude, err_text,
-			   sizeof(err_text));
+	err = filter__init(&n->devices, device_include, device_exclude, err_text, sizeof(err_text));
 	if (err) {
 		log_error("--collector.net.device-include/-exclude: %s", err_text);
 		return err;
@@ -321,8 +322,8 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	}
 	n->self_netns = (__u32)st.st_ino;
 	/* Per-cgroup bytes need cgroup v2; without it the other families still work. */
-	err = cgroups__init(&n->cgroups, cfg->procfs, cgroup_depth, cgroup_include,
-			    cgroup_exclude, err_text, sizeof(err_text));
+	err = cgroups__init(&n->cgroups, cfg->procfs, cgroup_depth, cgroup_include, cgroup_exclude,
+			    err_text, sizeof(err_text));
 	if (err == -EINVAL) {
 		log_error("--collector.net.cgroup-include/-exclude: %s", err_text);
 		return err;
@@ -734,8 +735,8 @@ static int sample_tcp(struct net *n, struct mset *out)
 	for (i = 0; i < nkeys; i++) {
 		struct kpulse_net_tcp s = {};
 
-		if (bpf_map__lookup_elem(n->skel->maps.net_tcp, &keys[i], sizeof(keys[i]),
-					 n->tvals, sizeof(*n->tvals) * n->ncpus, 0))
+		if (bpf_map__lookup_elem(n->skel->maps.net_tcp, &keys[i], sizeof(keys[i]), n->tvals,
+					 sizeof(*n->tvals) * n->ncpus, 0))
 			continue;
 		for (cpu = 0; cpu < n->ncpus; cpu++) {
 			s.retransmits += n->tvals[cpu].retransmits;

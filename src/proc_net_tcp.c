@@ -16,7 +16,8 @@ static int hex(const char **p, int min, int max, unsigned long long *out)
 	while (n < max && isxdigit((unsigned char)**p)) {
 		char c = *(*p)++;
 
-		v = v * 16 + (unsigned)(isdigit((unsigned char)c) ? c - '0' : tolower(c) - 'a' + 10);
+		v = v * 16 +
+		    (unsigned)(isdigit((unsigned char)c) ? c - '0' : tolower(c) - 'a' + 10);
 		n++;
 	}
 	if (n < min || isxdigit((unsigned char)**p))
@@ -123,8 +124,7 @@ int proc_net_tcp__count_listeners(const char *path, const uint16_t *ports, size_
 	return 0;
 }
 
-int tcp_ports__parse(const char *s, uint16_t *out, size_t max, size_t *n, char *err,
-		     size_t errlen)
+int tcp_ports__parse(const char *s, uint16_t *out, size_t max, size_t *n, char *err, size_t errlen)
 {
 	*n = 0;
 	while (s && *s) {
@@ -148,7 +148,8 @@ int tcp_ports__parse(const char *s, uint16_t *out, size_t max, size_t *n, char *
 			v = v * 10 + (unsigned long)(*q - '0');
 		}
 		if (!v || v > 65535) {
-			snprintf(err, errlen, "'%.*s' is not a TCP port (1-65535)", (int)(e - b), b);
+			snprintf(err, errlen, "'%.*s' is not a TCP port (1-65535)", (int)(e - b),
+				 b);
 			return -EINVAL;
 		}
 		for (i = 0; i < *n && out[i] != v; i++)

@@ -26,7 +26,6 @@ int proc_net_tcp__count_listeners(const char *path, const uint16_t *ports, size_
  * Parse "80,443, 8080" into at most @max distinct ports 1..65535; -EINVAL with @err saying
  * which entry is wrong, -E2BIG if there are more than @max.
  */
-int tcp_ports__parse(const char *s, uint16_t *out, size_t max, size_t *n, char *err,
-		     size_t errlen);
+int tcp_ports__parse(const char *s, uint16_t *out, size_t max, size_t *n, char *err, size_t errlen);
 
 #endif /* KPULSE_PROC_NET_TCP_H */
