@@ -303,7 +303,9 @@ int BPF_PROG(tcp_send_reset_raw, const struct sock *sk, const struct sk_buff *sk
  * A TCP socket in kpulse's namespace entering or leaving LISTEN on a watched port. A port
  * bound before listen() is in skc_num when inet_csk_listen_start() sets LISTEN; when
  * taking the port fails there, the socket goes LISTEN → CLOSE with the same skc_num and
- * the count returns to where it was.
+ * the count returns to where it was. A listen() without bind() enters LISTEN on port 0
+ * and is not counted: a watched port is a fixed one, not one picked from the ephemeral
+ * range.
  */
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
@@ -327,8 +329,6 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	 * state changes (tcp_set_state → inet_put_port zeroes inet_num); inet_sport, set when
 	 * it started listening, still holds it.
 	 */
-	/* (A listen() without bind() enters LISTEN on port 0 and is never counted: a watched */
-	/* port is a fixed one, not one the kernel picks from the ephemeral range.) */
 	if (!port && delta < 0)
 		port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	for (i = 0; i < KPULSE_NET_MAX_PORTS && i < nwatch; i++)
