@@ -187,15 +187,13 @@ int BPF_PROG(net_dev_xmit_raw, struct sk_buff *skb, int rc, struct net_device *d
  * as observers: a cgroup_skb program sits in every packet's path, returns a verdict that
  * could drop traffic, and is inherited by (or conflicts with) other programs in the tree.
  */
-static __always_inline int count_cgroup(struct sock *sk, int ret, bool tx)
+static __always_inline int count_cgroup(__u16 family, int ret, bool tx)
 {
 	struct kpulse_net_cgroup *v, zero = {};
-	__u16 family;
 	__u64 id;
 
-	if (ret <= 0 || !sk)
+	if (ret <= 0)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0; /* unix sockets, netlink...: not network traffic */
 	id = bpf_get_current_cgroup_id();
@@ -216,25 +214,25 @@ static __always_inline int count_cgroup(struct sock *sk, int ret, bool tx)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send_length_btf, struct sock *sk, int ret, int flags)
 {
-	return count_cgroup(sk, ret, true);
+	return sk ? count_cgroup(sk->__sk_common.skc_family, ret, true) : 0;
 }
 
 SEC("raw_tp/sock_send_length")
 int BPF_PROG(sock_send_length_raw, struct sock *sk, int ret, int flags)
 {
-	return count_cgroup(sk, ret, true);
+	return sk ? count_cgroup(BPF_CORE_READ(sk, __sk_common.skc_family), ret, true) : 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv_length_btf, struct sock *sk, int ret, int flags)
 {
-	return count_cgroup(sk, ret, false);
+	return sk ? count_cgroup(sk->__sk_common.skc_family, ret, false) : 0;
 }
 
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(sock_recv_length_raw, struct sock *sk, int ret, int flags)
 {
-	return count_cgroup(sk, ret, false);
+	return sk ? count_cgroup(BPF_CORE_READ(sk, __sk_common.skc_family), ret, false) : 0;
 }
 
 static __always_inline struct kpulse_net_tcp *tcp_slot(__u32 netns)
