@@ -346,3 +346,23 @@ int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate,
 {
 	return handle_set_state(sk, oldstate, newstate);
 }
+
+/*
+ * Never attached to an event: with --collector.net.all-namespaces userspace reads this
+ * iterator once per tick to learn which network namespaces still have tasks (a BPF
+ * iterator sees every task, where /proc/<pid>/ns/net may be closed to kpulse), so the
+ * devices of a namespace that is gone are dropped.
+ */
+SEC("iter/task")
+int net_ns_iter(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 inum;
+
+	if (!task)
+		return 0;
+	inum = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	if (inum)
+		bpf_seq_write(ctx->meta->seq, &inum, sizeof(inum));
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
@@ -153,6 +154,7 @@ struct net {
 	struct kpulse_net_dev *dvals;
 	struct kpulse_net_cgroup *cvals;
 	struct kpulse_net_tcp *tvals;
+	struct bpf_link *iter; /* net_ns_iter, with --collector.net.all-namespaces */
 	struct dev_prev *prev;
 	size_t nprev, capprev;
 	struct cg_label *labels;
@@ -204,6 +206,7 @@ static int load_attach(struct net *n, bool use_btf)
 	}
 	bpf_program__set_autoload(n->skel->progs.inet_sock_set_state_btf, use_btf && n->nports);
 	bpf_program__set_autoload(n->skel->progs.inet_sock_set_state_raw, !use_btf && n->nports);
+	bpf_program__set_autoload(n->skel->progs.net_ns_iter, all_namespaces);
 	n->skel->rodata->self_netns = n->self_netns;
 	n->skel->rodata->nwatch = (__u32)n->nports;
 	for (i = 0; i < (int)n->nports; i++)
@@ -220,7 +223,7 @@ static int load_attach(struct net *n, bool use_btf)
 	{
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(p))
+		if (!bpf_program__autoload(p) || p == n->skel->progs.net_ns_iter)
 			continue;
 		link = bpf_program__attach(p);
 		if (!link) {
@@ -232,6 +235,15 @@ static int load_attach(struct net *n, bool use_btf)
 		for (i = 0; i < n->skel->skeleton->prog_cnt; i++)
 			if (*n->skel->skeleton->progs[i].prog == p)
 				*n->skel->skeleton->progs[i].link = link;
+	}
+	/* The namespace iterator is read, never triggered by an event */
+	if (all_namespaces) {
+		n->iter = bpf_program__attach_iter(n->skel->progs.net_ns_iter, NULL);
+		if (!n->iter) {
+			err = -errno;
+			log_error("failed to attach net_ns_iter: %s", strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -338,6 +350,8 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	err = load_attach(n, use_btf);
 	if (err && use_btf) {
 		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
+		bpf_link__destroy(n->iter);
+		n->iter = NULL;
 		net_bpf__destroy(n->skel);
 		use_btf = false;
 		err = load_attach(n, false);
@@ -454,6 +468,86 @@ static int map_keys(struct bpf_map *map, size_t ksize, void **keys, size_t *nkey
 	return errno == ENOENT ? 0 : -errno;
 }
 
+/*
+ * Inode numbers of the network namespaces that some task is in (from the net_ns_iter BPF
+ * iterator) or that are bind-mounted under /run/netns (`ip netns add`). A namespace kept
+ * alive only by an open file descriptor is missed: its devices' entries are then dropped
+ * and start again from zero at their next packet.
+ */
+static int live_netns(struct net *n, __u32 **ids, size_t *nids)
+{
+	size_t cap = 256, len = 0;
+	struct dirent *de;
+	struct stat st;
+	char path[512];
+	ssize_t got;
+	int fd, err = 0;
+	DIR *d;
+
+	*nids = 0;
+	*ids = malloc(cap * sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	fd = bpf_iter_create(bpf_link__fd(n->iter));
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (len == cap * sizeof(**ids)) {
+			void *p = realloc(*ids, (cap *= 2) * sizeof(**ids));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			*ids = p;
+		}
+		got = read(fd, (char *)*ids + len, cap * sizeof(**ids) - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			err = got < 0 ? -errno : 0;
+			break;
+		}
+		len += got;
+	}
+	close(fd);
+	*nids = len / sizeof(**ids);
+	if (err)
+		return err;
+	d = opendir("/run/netns");
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+		if (stat(path, &st))
+			continue;
+		if (*nids == cap) {
+			void *p = realloc(*ids, (cap *= 2) * sizeof(**ids));
+
+			if (!p) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			*ids = p;
+		}
+		(*ids)[(*nids)++] = (__u32)st.st_ino;
+	}
+	closedir(d);
+	return 0;
+}
+
+static bool in_netns(const __u32 *ids, size_t n, __u32 id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 static bool in_ids(const __u64 *ids, size_t n, __u64 id)
 {
 	size_t i;
@@ -500,8 +594,10 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 {
 	struct kpulse_net_dev_key *keys;
 	__u64 *live = NULL;
-	size_t nkeys, nlive, i, j;
-	char ns[16];
+	__u32 *ns = NULL;
+	size_t nkeys, nlive, nns = 0, i, j;
+	bool ns_checked = false;
+	char ns_label[16];
 	int err;
 
 	err = map_keys(n->skel->maps.net_dev, sizeof(*keys), (void **)&keys, &nkeys);
@@ -511,6 +607,18 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 	if (err) {
 		log_error("failed to list %s/class/net: %s", n->cfg->sysfs, strerror(-err));
 		free(keys);
+		return err;
+	}
+	/* Other namespaces cannot be listed from here; only whether they still exist. */
+	for (i = 0; i < nkeys && !ns_checked; i++)
+		ns_checked = keys[i].netns != n->self_netns;
+	if (ns_checked && n->iter)
+		err = live_netns(n, &ns, &nns);
+	if (err) {
+		log_error("failed to list live network namespaces: %s", strerror(-err));
+		free(keys);
+		free(live);
+		free(ns);
 		return err;
 	}
 	for (i = 0; i < nkeys; i++) {
@@ -523,6 +631,8 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 			for (gone = false, j = 0; j < nkeys && !gone; j++)
 				gone = keys[j].netns == k->netns && keys[j].ifindex == k->ifindex &&
 				       keys[j].dev_id > k->dev_id;
+			/* Its whole namespace is gone (the last process left, unmounted). */
+			gone |= ns && !in_netns(ns, nns, k->netns);
 		}
 		if (gone) {
 			/* An object that no longer exists: its counters go with it. */
@@ -541,12 +651,12 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 		if ((k->netns != n->self_netns && !all_namespaces) ||
 		    !filter__match(&n->devices, dev))
 			continue;
-		snprintf(ns, sizeof(ns), "%u", k->netns);
+		snprintf(ns_label, sizeof(ns_label), "%u", k->netns);
 		if (all_namespaces) {
-			mset__add(out, &rx_bytes_ns, (double)s.rx_bytes, dev, ns);
-			mset__add(out, &rx_packets_ns, (double)s.rx_packets, dev, ns);
-			mset__add(out, &tx_bytes_ns, (double)s.tx_bytes, dev, ns);
-			mset__add(out, &tx_packets_ns, (double)s.tx_packets, dev, ns);
+			mset__add(out, &rx_bytes_ns, (double)s.rx_bytes, dev, ns_label);
+			mset__add(out, &rx_packets_ns, (double)s.rx_packets, dev, ns_label);
+			mset__add(out, &tx_bytes_ns, (double)s.tx_bytes, dev, ns_label);
+			mset__add(out, &tx_packets_ns, (double)s.tx_packets, dev, ns_label);
 		} else {
 			mset__add(out, &rx_bytes, (double)s.rx_bytes, dev);
 			mset__add(out, &rx_packets, (double)s.rx_packets, dev);
@@ -558,13 +668,13 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 			const struct kpulse_net_dev *o = &p->sum;
 
 			add_rate(out, all_namespaces ? &rx_bytes_rate_ns : &rx_bytes_rate,
-				 o->rx_bytes, s.rx_bytes, t, dev, ns);
+				 o->rx_bytes, s.rx_bytes, t, dev, ns_label);
 			add_rate(out, all_namespaces ? &rx_packets_rate_ns : &rx_packets_rate,
-				 o->rx_packets, s.rx_packets, t, dev, ns);
+				 o->rx_packets, s.rx_packets, t, dev, ns_label);
 			add_rate(out, all_namespaces ? &tx_bytes_rate_ns : &tx_bytes_rate,
-				 o->tx_bytes, s.tx_bytes, t, dev, ns);
+				 o->tx_bytes, s.tx_bytes, t, dev, ns_label);
 			add_rate(out, all_namespaces ? &tx_packets_rate_ns : &tx_packets_rate,
-				 o->tx_packets, s.tx_packets, t, dev, ns);
+				 o->tx_packets, s.tx_packets, t, dev, ns_label);
 		}
 		err = remember(n, k, &s, t->seq);
 		if (err)
@@ -578,6 +688,7 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 			i++;
 	free(keys);
 	free(live);
+	free(ns);
 	return err;
 }
 
@@ -791,6 +902,7 @@ static void net_destroy(struct collector *c)
 
 	if (!n)
 		return;
+	bpf_link__destroy(n->iter);
 	net_bpf__destroy(n->skel);
 	filter__free(&n->devices);
 	if (n->cgroups_ok)

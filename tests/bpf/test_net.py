@@ -349,7 +349,7 @@ def packet_rate_matches_paced_sender():
 @test
 def other_namespaces_only_with_flag():
     """A device in another namespace is exported only with --collector.net.all-namespaces,
-    then with that namespace's inode as netns label."""
+    then with that namespace's inode as netns label, until the namespace is deleted."""
     need_root()
     ns = new_netns("a")
     host, peer = f"kpa{PID}h", f"kpa{PID}n"
@@ -358,7 +358,7 @@ def other_namespaces_only_with_flag():
     ns_ino = str(os.stat(f"/run/netns/{ns}").st_ino)
     k = Kpulse(interval="200ms")
     ka = Kpulse("--collector.net.all-namespaces", interval="200ms")
-    udp_sink(peer_ip, 9000, netns=ns)
+    sink = udp_sink(peer_ip, 9000, netns=ns)
     udp_send(peer_ip, 9000, 7, 100)
     time.sleep(0.3)
     m, ma = k.next_tick(), ka.next_tick()
@@ -368,6 +368,14 @@ def other_namespaces_only_with_flag():
     assert got == 7, f"7 datagrams received by {peer} in netns {ns_ino}: kpulse {got}"
     self_ino = str(os.stat("/proc/self/ns/net").st_ino)
     assert ma.get(TX[1], device=host, netns=self_ino) == 7
+    # The namespace goes away (its last process exits, its mount is removed): so do its
+    # series.
+    sink.kill()
+    sink.wait()
+    sh("ip", "netns", "del", ns)
+    ka.next_tick()
+    left = [s for s in ka.next_tick().series(RX[1]) if s[0].get("netns") == ns_ino]
+    assert not left, f"netns {ns_ino} was deleted but is still exported: {left}"
 
 
 if __name__ == "__main__":
