@@ -369,8 +369,14 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	return 0;
 }
 
-/* Inode numbers of the devices in kpulse's namespace: their sysfs (kernfs) ids. */
-static int live_devices(struct net *n, __u64 **ids, size_t *nids)
+/* A device of kpulse's namespace as sysfs shows it now. */
+struct live_dev {
+	__u64 id; /* inode of /sys/class/net/<name>: the kernfs id the BPF side keys by */
+	char name[KPULSE_IFNAMSIZ];
+};
+
+/* The devices in kpulse's namespace, from <sysfs>/class/net. */
+static int live_devices(struct net *n, struct live_dev **devs, size_t *ndevs)
 {
 	char path[512];
 	struct dirent *de;
@@ -378,8 +384,8 @@ static int live_devices(struct net *n, __u64 **ids, size_t *nids)
 	size_t cap = 0;
 	DIR *d;
 
-	*ids = NULL;
-	*nids = 0;
+	*devs = NULL;
+	*ndevs = 0;
 	snprintf(path, sizeof(path), "%s/class/net", n->cfg->sysfs);
 	d = opendir(path);
 	if (!d)
@@ -390,21 +396,33 @@ static int live_devices(struct net *n, __u64 **ids, size_t *nids)
 		/* A device removed while we read the directory is simply not live. */
 		if (fstatat(dirfd(d), de->d_name, &st, 0))
 			continue;
-		if (*nids == cap) {
-			void *p = realloc(*ids, (cap = cap ? cap * 2 : 64) * sizeof(**ids));
+		if (*ndevs == cap) {
+			void *p = realloc(*devs, (cap = cap ? cap * 2 : 64) * sizeof(**devs));
 
 			if (!p) {
 				closedir(d);
-				free(*ids);
-				*ids = NULL;
+				free(*devs);
+				*devs = NULL;
 				return -ENOMEM;
 			}
-			*ids = p;
+			*devs = p;
 		}
-		(*ids)[(*nids)++] = st.st_ino;
+		(*devs)[*ndevs].id = st.st_ino;
+		snprintf((*devs)[*ndevs].name, sizeof((*devs)[*ndevs].name), "%.15s", de->d_name);
+		(*ndevs)++;
 	}
 	closedir(d);
 	return 0;
+}
+
+static const struct live_dev *find_live(const struct live_dev *devs, size_t n, __u64 id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (devs[i].id == id)
+			return &devs[i];
+	return NULL;
 }
 
 static struct dev_prev *find_prev(struct net *n, const struct kpulse_net_dev_key *k)
@@ -548,16 +566,6 @@ static bool in_netns(const __u32 *ids, size_t n, __u32 id)
 	return false;
 }
 
-static bool in_ids(const __u64 *ids, size_t n, __u64 id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
-
 static void sum_dev(const struct kpulse_net_dev *v, int ncpus, struct kpulse_net_dev *out)
 {
 	int cpu;
@@ -583,21 +591,69 @@ static void add_rate(struct mset *out, const struct metric_desc *d, uint64_t pre
 		mset__add(out, d, r, dev, ns);
 }
 
+/* Counters and rates of one device; @ns is its namespace's label (all-namespaces only). */
+static void export_dev(struct net *n, const struct kpulse_net_dev_key *k,
+		       const struct kpulse_net_dev *s, const char *dev, const struct tick *t,
+		       struct mset *out)
+{
+	const struct dev_prev *p = find_prev(n, k);
+	char ns[16];
+
+	snprintf(ns, sizeof(ns), "%u", k->netns);
+	mset__add(out, all_namespaces ? &rx_bytes_ns : &rx_bytes, (double)s->rx_bytes, dev, ns);
+	mset__add(out, all_namespaces ? &rx_packets_ns : &rx_packets, (double)s->rx_packets, dev,
+		  ns);
+	mset__add(out, all_namespaces ? &tx_bytes_ns : &tx_bytes, (double)s->tx_bytes, dev, ns);
+	mset__add(out, all_namespaces ? &tx_packets_ns : &tx_packets, (double)s->tx_packets, dev,
+		  ns);
+	/* A rate needs the reading of the tick just before this one. */
+	if (!p || p->seen + 1 != t->seq)
+		return;
+	add_rate(out, all_namespaces ? &rx_bytes_rate_ns : &rx_bytes_rate, p->sum.rx_bytes,
+		 s->rx_bytes, t, dev, ns);
+	add_rate(out, all_namespaces ? &rx_packets_rate_ns : &rx_packets_rate, p->sum.rx_packets,
+		 s->rx_packets, t, dev, ns);
+	add_rate(out, all_namespaces ? &tx_bytes_rate_ns : &tx_bytes_rate, p->sum.tx_bytes,
+		 s->tx_bytes, t, dev, ns);
+	add_rate(out, all_namespaces ? &tx_packets_rate_ns : &tx_packets_rate, p->sum.tx_packets,
+		 s->tx_packets, t, dev, ns);
+}
+
 /*
- * Devices: read every entry, then learn which devices of our namespace still exist; an
- * entry whose device is gone (deleted, or an ifindex now held by a new device) is deleted,
- * so it disappears from /metrics within one interval. In other namespaces, which kpulse
- * cannot list, an entry is dropped once a newer device (higher kernfs id) holds its
- * ifindex there.
+ * true if the device of keys[i] no longer exists. In kpulse's namespace sysfs says so. In
+ * another namespace, which kpulse cannot list, it is gone when a newer device (higher
+ * kernfs id) holds its ifindex there, or when the namespace itself is gone (@ns: the live
+ * namespaces, NULL when unknown).
+ */
+static bool dev_gone(const struct net *n, const struct kpulse_net_dev_key *keys, size_t nkeys,
+		     size_t i, const struct live_dev *live, size_t nlive, const __u32 *ns,
+		     size_t nns)
+{
+	const struct kpulse_net_dev_key *k = &keys[i];
+	size_t j;
+
+	if (k->netns == n->self_netns)
+		return !find_live(live, nlive, k->dev_id);
+	for (j = 0; j < nkeys; j++)
+		if (keys[j].netns == k->netns && keys[j].ifindex == k->ifindex &&
+		    keys[j].dev_id > k->dev_id)
+			return true;
+	return ns && !in_netns(ns, nns, k->netns);
+}
+
+/*
+ * Devices: read the keys first, then learn which devices exist. A key read before the
+ * listing whose device the listing lacks belongs to a deleted device (or to an ifindex
+ * now held by a new device): that entry is deleted, so it leaves /metrics within one
+ * interval and a new device never inherits its counters.
  */
 static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 {
 	struct kpulse_net_dev_key *keys;
-	__u64 *live = NULL;
+	struct live_dev *live = NULL;
+	size_t nkeys, nlive, nns = 0, i;
+	bool others = false;
 	__u32 *ns = NULL;
-	size_t nkeys, nlive, nns = 0, i, j;
-	bool ns_checked = false;
-	char ns_label[16];
 	int err;
 
 	err = map_keys(n->skel->maps.net_dev, sizeof(*keys), (void **)&keys, &nkeys);
@@ -606,35 +662,23 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 	err = live_devices(n, &live, &nlive);
 	if (err) {
 		log_error("failed to list %s/class/net: %s", n->cfg->sysfs, strerror(-err));
-		free(keys);
-		return err;
+		goto out;
 	}
-	/* Other namespaces cannot be listed from here; only whether they still exist. */
-	for (i = 0; i < nkeys && !ns_checked; i++)
-		ns_checked = keys[i].netns != n->self_netns;
-	if (ns_checked && n->iter)
+	for (i = 0; i < nkeys && !others; i++)
+		others = keys[i].netns != n->self_netns;
+	if (others && n->iter) {
 		err = live_netns(n, &ns, &nns);
-	if (err) {
-		log_error("failed to list live network namespaces: %s", strerror(-err));
-		free(keys);
-		free(live);
-		free(ns);
-		return err;
-	}
-	for (i = 0; i < nkeys; i++) {
-		const struct kpulse_net_dev_key *k = &keys[i];
-		bool gone;
-
-		if (k->netns == n->self_netns) {
-			gone = !in_ids(live, nlive, k->dev_id);
-		} else {
-			for (gone = false, j = 0; j < nkeys && !gone; j++)
-				gone = keys[j].netns == k->netns && keys[j].ifindex == k->ifindex &&
-				       keys[j].dev_id > k->dev_id;
-			/* Its whole namespace is gone (the last process left, unmounted). */
-			gone |= ns && !in_netns(ns, nns, k->netns);
+		if (err) {
+			log_error("failed to list network namespaces: %s", strerror(-err));
+			goto out;
 		}
-		if (gone) {
+	}
+	for (i = 0; i < nkeys && !err; i++) {
+		const struct kpulse_net_dev_key *k = &keys[i];
+		const struct live_dev *now;
+		struct kpulse_net_dev s;
+
+		if (dev_gone(n, keys, nkeys, i, live, nlive, ns, nns)) {
 			/* An object that no longer exists: its counters go with it. */
 			bpf_map__delete_elem(n->skel->maps.net_dev, k, sizeof(*k), 0);
 			continue;
@@ -642,43 +686,16 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 		if (bpf_map__lookup_elem(n->skel->maps.net_dev, k, sizeof(*k), n->dvals,
 					 sizeof(*n->dvals) * n->ncpus, 0))
 			continue; /* deleted meanwhile */
-		struct kpulse_net_dev s;
-		struct dev_prev *p;
-		const char *dev;
-
 		sum_dev(n->dvals, n->ncpus, &s);
-		dev = s.name;
+		/* The kernel captured the name at the first packet; sysfs knows a rename. */
+		now = k->netns == n->self_netns ? find_live(live, nlive, k->dev_id) : NULL;
+		if (now)
+			memcpy(s.name, now->name, sizeof(s.name));
 		if ((k->netns != n->self_netns && !all_namespaces) ||
-		    !filter__match(&n->devices, dev))
+		    !filter__match(&n->devices, s.name))
 			continue;
-		snprintf(ns_label, sizeof(ns_label), "%u", k->netns);
-		if (all_namespaces) {
-			mset__add(out, &rx_bytes_ns, (double)s.rx_bytes, dev, ns_label);
-			mset__add(out, &rx_packets_ns, (double)s.rx_packets, dev, ns_label);
-			mset__add(out, &tx_bytes_ns, (double)s.tx_bytes, dev, ns_label);
-			mset__add(out, &tx_packets_ns, (double)s.tx_packets, dev, ns_label);
-		} else {
-			mset__add(out, &rx_bytes, (double)s.rx_bytes, dev);
-			mset__add(out, &rx_packets, (double)s.rx_packets, dev);
-			mset__add(out, &tx_bytes, (double)s.tx_bytes, dev);
-			mset__add(out, &tx_packets, (double)s.tx_packets, dev);
-		}
-		p = find_prev(n, k);
-		if (p && p->seen + 1 == t->seq) {
-			const struct kpulse_net_dev *o = &p->sum;
-
-			add_rate(out, all_namespaces ? &rx_bytes_rate_ns : &rx_bytes_rate,
-				 o->rx_bytes, s.rx_bytes, t, dev, ns_label);
-			add_rate(out, all_namespaces ? &rx_packets_rate_ns : &rx_packets_rate,
-				 o->rx_packets, s.rx_packets, t, dev, ns_label);
-			add_rate(out, all_namespaces ? &tx_bytes_rate_ns : &tx_bytes_rate,
-				 o->tx_bytes, s.tx_bytes, t, dev, ns_label);
-			add_rate(out, all_namespaces ? &tx_packets_rate_ns : &tx_packets_rate,
-				 o->tx_packets, s.tx_packets, t, dev, ns_label);
-		}
+		export_dev(n, k, &s, s.name, t, out);
 		err = remember(n, k, &s, t->seq);
-		if (err)
-			break;
 	}
 	/* Forget devices not seen this tick. */
 	for (i = 0; i < n->nprev;)
@@ -686,6 +703,7 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 			n->prev[i] = n->prev[--n->nprev];
 		else
 			i++;
+out:
 	free(keys);
 	free(live);
 	free(ns);
