@@ -378,5 +378,43 @@ def other_namespaces_only_with_flag():
     assert not left, f"netns {ns_ino} was deleted but is still exported: {left}"
 
 
+@test
+def filters_renames_and_restart():
+    """--collector.net.device-exclude hides a device; a renamed device keeps its counters
+    under the new name; a restart on the same pinned maps continues the counters."""
+    need_root()
+    ns = new_netns("f")
+    host, peer, renamed = f"kpf{PID}h", f"kpf{PID}n", f"kpf{PID}r"
+    host_ip, peer_ip = subnet()
+    veth(ns, host, peer, host_ip, peer_ip)
+    udp_sink(peer_ip, 9000, netns=ns)
+    k = Kpulse(interval="200ms")
+    kx = Kpulse(f"--collector.net.device-exclude=lo|{host}", interval="200ms")
+    udp_send(peer_ip, 9000, 11, 100)
+    m, mx = k.next_tick(), kx.next_tick()
+    assert m.get(TX[1], device=host) == 11, f"11 datagrams sent on {host}: {m.get(TX[1], device=host)}"
+    hidden = [s for s in mx.series(TX[1]) if s[0]["device"] in ("lo", host)]
+    assert not hidden, f"--collector.net.device-exclude=lo|{host} still exports {hidden}"
+    assert kx.stop() == 0
+    sh("ip", "link", "set", host, "down")
+    sh("ip", "link", "set", host, "name", renamed)
+    cleanup(lambda: sh("ip", "link", "del", renamed, check=False))
+    sh("ip", "link", "set", renamed, "up")
+    sh("ip", "neigh", "replace", peer_ip, "lladdr",
+       sh("cat", f"/sys/class/net/{peer}/address", netns=ns).strip(), "dev", renamed,
+       "nud", "permanent")
+    udp_send(peer_ip, 9000, 2, 100)
+    k.next_tick()
+    m = k.next_tick()
+    assert m.get(TX[1], device=renamed) == 13, \
+        f"{host} renamed {renamed} after 11 datagrams, then 2 more: kpulse {m.get(TX[1], device=renamed)}"
+    assert m.get(TX[1], device=host) is None, f"the old name {host} is still exported"
+    assert k.stop(keep_pins=True) == 0
+    k2 = Kpulse(interval="200ms", pin_path=k.pin_path)
+    m2 = k2.next_tick()
+    assert m2.get(TX[1], device=renamed) == 13, \
+        f"after a restart on the same pins {renamed} reads {m2.get(TX[1], device=renamed)}, want 13"
+
+
 if __name__ == "__main__":
     main("bpf-net")
