@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "collector.h"
@@ -189,6 +190,21 @@ static const char *const twin_tps[NTWINS + 1] = {
 	"tcp_retransmit_skb", "tcp_send_reset", "inet_sock_set_state",
 };
 
+/* sock_send_length and sock_recv_length: only needed for the per-cgroup bytes. */
+static bool is_cgroup_tp(int i)
+{
+	return i == 2 || i == 3;
+}
+
+/* true if the kernel has the tracepoint @tp (its btf_trace_<tp> type is in vmlinux BTF). */
+static bool has_tracepoint(const struct btf *vmlinux, const char *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+}
+
 static int load_attach(struct net *n, bool use_btf)
 {
 	struct bpf_program *btf[NTWINS], *raw[NTWINS], *p;
@@ -201,8 +217,10 @@ static int load_attach(struct net *n, bool use_btf)
 	twins(n->skel, btf, raw);
 	/* Configure: one of each pair of twins, our namespace, watched ports, pinned maps */
 	for (i = 0; i < NTWINS; i++) {
-		bpf_program__set_autoload(btf[i], use_btf);
-		bpf_program__set_autoload(raw[i], !use_btf);
+		bool want = !is_cgroup_tp(i) || n->cgroups_ok;
+
+		bpf_program__set_autoload(btf[i], want && use_btf);
+		bpf_program__set_autoload(raw[i], want && !use_btf);
 	}
 	bpf_program__set_autoload(n->skel->progs.inet_sock_set_state_btf, use_btf && n->nports);
 	bpf_program__set_autoload(n->skel->progs.inet_sock_set_state_raw, !use_btf && n->nports);
@@ -297,6 +315,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	char path[512], err_text[512];
+	struct btf *vmlinux;
 	struct stat st;
 	bool use_btf;
 	int err, i;
@@ -343,10 +362,26 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	n->cgroups_ok = !err;
 	if (err)
 		log_warn("net: no per-cgroup bytes: %s", err_text);
+	/* sock_{send,recv}_length came with Linux 6.3; older kernels get the rest. */
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		err = -errno;
+		log_error("failed to load the kernel's BTF: %s", strerror(-err));
+		return err;
+	}
+	if (n->cgroups_ok &&
+	    (!has_tracepoint(vmlinux, twin_tps[2]) || !has_tracepoint(vmlinux, twin_tps[3]))) {
+		log_warn("net: no per-cgroup bytes: this kernel has no sock_send_length / "
+			 "sock_recv_length tracepoints (Linux 6.3 and later have them)");
+		cgroups__free(&n->cgroups);
+		n->cgroups_ok = false;
+	}
+	btf__free(vmlinux);
 
 	use_btf = true;
 	for (i = 0; i <= NTWINS; i++)
-		use_btf &= loader__probe_tp_btf(twin_tps[i]);
+		if ((i < NTWINS && (!is_cgroup_tp(i) || n->cgroups_ok)) || n->nports)
+			use_btf &= loader__probe_tp_btf(twin_tps[i]);
 	err = load_attach(n, use_btf);
 	if (err && use_btf) {
 		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
