@@ -57,16 +57,16 @@ static const struct flag net_flags[] = {
 	static const struct metric_desc var = {name, METRIC_GAUGE, labels, help}
 
 /* Default label set, and the same families with a netns label for --all-namespaces. */
-#define NET_FAMILIES(sfx, labels)                                                                  \
+#define NET_FAMILIES(sfx, labels, tcp_labels)                                                      \
 	DEV_DESC(rx_bytes##sfx, "kpulse_network_receive_bytes_total", labels,                      \
-		 "Bytes received by each network device, MAC header included, as the driver "      \
-		 "counts them (eBPF, netif_receive_skb).");                                        \
+		 "Bytes received by each network device, as its driver counts them: Ethernet "     \
+		 "header included, except on lo (eBPF, netif_receive_skb, after GRO).");           \
 	DEV_DESC(rx_packets##sfx, "kpulse_network_receive_packets_total", labels,                  \
-		 "Packets received by each network device (eBPF, netif_receive_skb; a GRO "        \
-		 "aggregate counts once).");                                                       \
+		 "Packets received by each network device (eBPF, netif_receive_skb: after GRO, "   \
+		 "so an aggregate counts once).");                                                 \
 	DEV_DESC(tx_bytes##sfx, "kpulse_network_transmit_bytes_total", labels,                     \
-		 "Bytes each network device's driver accepted for sending (eBPF, net_dev_xmit "    \
-		 "with NETDEV_TX_OK).");                                                           \
+		 "Bytes each network device's driver accepted for sending, counted like the "      \
+		 "receive bytes (eBPF, net_dev_xmit with NETDEV_TX_OK).");                         \
 	DEV_DESC(tx_packets##sfx, "kpulse_network_transmit_packets_total", labels,                 \
 		 "Packets each network device's driver accepted for sending (eBPF, net_dev_xmit "  \
 		 "with NETDEV_TX_OK; a GSO packet counts once).");                                 \
@@ -82,14 +82,14 @@ static const struct flag net_flags[] = {
 	RATE_DESC(tx_packets_rate##sfx, "kpulse_network_transmit_packets_per_second", labels,      \
 		  "Packets sent per second by each network device over the last sampler "          \
 		  "interval.");                                                                    \
-	DEV_DESC(tcp_retransmits##sfx, "kpulse_tcp_retransmits_total", labels + 7,                 \
-		 "TCP segments retransmitted (eBPF, tcp_retransmit_skb).");                        \
-	DEV_DESC(tcp_resets##sfx, "kpulse_tcp_resets_sent_total", labels + 7,                      \
+	DEV_DESC(tcp_retransmits##sfx, "kpulse_tcp_retransmits_total", tcp_labels,                 \
+		 "TCP retransmissions (eBPF, tcp_retransmit_skb: one per retransmitted skb, so a " \
+		 "TSO skb of several segments counts once).");                                     \
+	DEV_DESC(tcp_resets##sfx, "kpulse_tcp_resets_sent_total", tcp_labels,                      \
 		 "TCP resets sent (eBPF, tcp_send_reset).")
 
-/* "device,netns" + 7 is "netns"; "device" + 7 would run past the end, hence "device\0". */
-NET_FAMILIES(, "device\0");
-NET_FAMILIES(_ns, "device,netns");
+NET_FAMILIES(, "device", "");
+NET_FAMILIES(_ns, "device,netns", "netns");
 
 static const struct metric_desc cgroup_rx_bytes = {
 	"kpulse_cgroup_network_receive_bytes_total",
