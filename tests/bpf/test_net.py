@@ -8,7 +8,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import Kpulse, cleanup, free_port, main, need_root, test  # noqa: E402
+from kpulse import (Kpulse, bpf_prog_ids, cleanup, free_port, main, need_root,  # noqa: E402
+                    test, wait_for)
 from netns import (PID, UDP_FRAME_OVERHEAD, NetDevMap, cgroup2_mount, del_link,  # noqa: E402
                    free_ifindex, new_netns, sh, snmp, stats, subnet, udp_send, udp_sink, veth)
 
@@ -406,6 +407,25 @@ def filters_renames_and_restart():
     m2 = k2.next_tick()
     assert m2.get(TX[1], device=renamed) == 13, \
         f"after a restart on the same pins {renamed} reads {m2.get(TX[1], device=renamed)}, want 13"
+
+
+NET_PROGS = {f"{tp}_{kind}" for kind in ("btf", "raw") for tp in (
+    "netif_receive_skb", "net_dev_xmit", "sock_send_length", "sock_recv_length",
+    "tcp_retransmit_skb", "tcp_send_reset", "inet_sock_set_state")} | {"net_ns_iter"}
+
+
+@test
+def loads_one_twin_each_and_detaches_on_exit():
+    """With every feature on, one program per hook is loaded (tp_btf or raw_tp, never both)
+    plus the namespace iterator, and SIGTERM leaves none of them behind."""
+    need_root()
+    before = bpf_prog_ids(NET_PROGS)
+    k = Kpulse(f"--port.watch={free_port()}", "--collector.net.all-namespaces")
+    ours = bpf_prog_ids(NET_PROGS) - before
+    assert len(ours) == 8, f"expected 7 hooks + net_ns_iter loaded, found {len(ours)}"
+    assert k.stop() == 0, k.output()
+    left = wait_for(lambda: not (ours & bpf_prog_ids(NET_PROGS))) or ours
+    assert left is True, f"programs {left} still loaded 5 s after SIGTERM"
 
 
 if __name__ == "__main__":
