@@ -65,7 +65,6 @@ static __always_inline struct kpulse_net_dev *dev_slot(const struct kpulse_net_d
 	return bpf_map_lookup_elem(&net_dev, key);
 }
 
-/* Per-CPU slot: softirqs do not nest on one CPU for one tracepoint, plain adds suffice. */
 static __always_inline void count_rx(const struct kpulse_net_dev_key *key, const char *name,
 				     __u64 bytes)
 {
@@ -73,6 +72,7 @@ static __always_inline void count_rx(const struct kpulse_net_dev_key *key, const
 
 	if (!v)
 		return;
+	/* Per-CPU slot, and the rx hooks do not nest on one CPU between lookup and add. */
 	v->rx_bytes += bytes;
 	v->rx_packets++;
 }
@@ -89,55 +89,140 @@ static __always_inline void count_tx(const struct kpulse_net_dev_key *key, const
 }
 
 /*
- * The hot paths read the device through BTF pointers in tp_btf (plain loads) and with
- * CO-RE probe reads in raw_tp; both then share count_rx/count_tx.
+ * Received frames are counted where the driver hands them to the stack, one hook per
+ * driver entry point, because that is what the drivers' own statistics count: before
+ * GRO merges them (netif_receive_skb, after GRO, would count a merged aggregate once and
+ * miss its frames' headers). netif_rx (lo, veth, the backlog drivers) can drop the frame,
+ * and lo and veth count it only if it was queued: those are counted on return.
  *
- * netif_receive_skb sees the skb after eth_type_trans() pulled the MAC header, while the
- * drivers' rx_bytes (veth, most NICs) count the whole frame: add back what lies between
- * the MAC header and skb->data so the bytes equal /sys/class/net/<dev>/statistics.
- * loopback_xmit() is the exception: it calls eth_type_trans() before taking skb->len for
- * its (shared rx and tx) statistics, so lo counts frames without the MAC header, in both
- * directions, and so do we.
+ * The skb's MAC header is already pulled (eth_type_trans) while the drivers' rx_bytes
+ * (veth, most NICs) count the whole frame: add back what lies between the MAC header and
+ * skb->data so the bytes equal /sys/class/net/<dev>/statistics. loopback_xmit() is the
+ * exception: it calls eth_type_trans() before taking skb->len for its (shared rx and tx)
+ * statistics, so lo counts frames without the MAC header, in both directions, and so do we.
  */
 #define MAC_HEADER_UNSET 0xffff
 #define IFF_LOOPBACK 0x8
+#define NET_RX_SUCCESS 0
 
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(netif_receive_skb_btf, struct sk_buff *skb)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kpulse_net_rx_pending);
+} net_rx_pending SEC(".maps");
+
+/* The device key, name and frame bytes of @skb: plain loads through BTF pointers. */
+static __always_inline bool rx_frame_btf(struct sk_buff *skb, struct kpulse_net_rx_frame *f)
 {
 	struct net_device *dev = skb->dev;
-	struct kpulse_net_dev_key key;
-	__u64 bytes = skb->len;
 	__u16 mac = skb->mac_header;
 
 	if (!dev)
-		return 0;
+		return false;
+	f->bytes = skb->len;
 	if (mac != MAC_HEADER_UNSET && !(dev->flags & IFF_LOOPBACK))
-		bytes += skb->data - (skb->head + mac);
-	key.netns = dev->nd_net.net->ns.inum;
-	key.ifindex = dev->ifindex;
-	key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
-	count_rx(&key, dev->name, bytes);
-	return 0;
+		f->bytes += skb->data - (skb->head + mac);
+	f->key.netns = dev->nd_net.net->ns.inum;
+	f->key.ifindex = dev->ifindex;
+	f->key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
+	f->name = (__u64)dev->name;
+	return true;
 }
 
-SEC("raw_tp/netif_receive_skb")
-int BPF_PROG(netif_receive_skb_raw, struct sk_buff *skb)
+/* The same with CO-RE probe reads, for raw_tp. */
+static __always_inline bool rx_frame_raw(struct sk_buff *skb, struct kpulse_net_rx_frame *f)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	struct kpulse_net_dev_key key;
-	__u64 bytes = BPF_CORE_READ(skb, len);
 	__u16 mac = BPF_CORE_READ(skb, mac_header);
 
 	if (!dev)
-		return 0;
+		return false;
+	f->bytes = BPF_CORE_READ(skb, len);
 	if (mac != MAC_HEADER_UNSET && !(BPF_CORE_READ(dev, flags) & IFF_LOOPBACK))
-		bytes += (__u64)BPF_CORE_READ(skb, data) - ((__u64)BPF_CORE_READ(skb, head) + mac);
-	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	key.ifindex = BPF_CORE_READ(dev, ifindex);
-	key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
-	count_rx(&key, dev->name, bytes);
+		f->bytes +=
+			(__u64)BPF_CORE_READ(skb, data) - ((__u64)BPF_CORE_READ(skb, head) + mac);
+	f->key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	f->key.ifindex = BPF_CORE_READ(dev, ifindex);
+	f->key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
+	f->name = (__u64)dev->name;
+	return true;
+}
+
+static __always_inline void rx_count(const struct kpulse_net_rx_frame *f)
+{
+	count_rx(&f->key, (const char *)f->name, f->bytes);
+}
+
+static __always_inline void rx_push(const struct kpulse_net_rx_frame *f)
+{
+	struct kpulse_net_rx_pending *p;
+	__u32 zero = 0, d;
+
+	p = bpf_map_lookup_elem(&net_rx_pending, &zero);
+	if (!p)
+		return;
+	d = p->depth;
+	if (d < KPULSE_NET_RX_NEST)
+		p->frame[d & (KPULSE_NET_RX_NEST - 1)] = *f;
+	p->depth = d + 1; /* deeper than the stack: still paired, not counted */
+}
+
+static __always_inline int rx_pop(int ret)
+{
+	struct kpulse_net_rx_pending *p;
+	__u32 zero = 0, d;
+
+	p = bpf_map_lookup_elem(&net_rx_pending, &zero);
+	if (!p || !p->depth)
+		return 0; /* attached between an entry and its return */
+	d = --p->depth;
+	if (ret == NET_RX_SUCCESS && d < KPULSE_NET_RX_NEST)
+		rx_count(&p->frame[d & (KPULSE_NET_RX_NEST - 1)]);
 	return 0;
+}
+
+/* A tp_btf and raw_tp twin on the rx tracepoint @tp, sharing @handler. */
+#define RX_HOOK(tp, handler)                                                                       \
+	SEC("tp_btf/" #tp)                                                                         \
+	int BPF_PROG(tp##_btf, struct sk_buff *skb)                                                \
+	{                                                                                          \
+		struct kpulse_net_rx_frame f;                                                      \
+                                                                                                   \
+		if (rx_frame_btf(skb, &f))                                                         \
+			handler(&f);                                                               \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("raw_tp/" #tp)                                                                         \
+	int BPF_PROG(tp##_raw, struct sk_buff *skb)                                                \
+	{                                                                                          \
+		struct kpulse_net_rx_frame f;                                                      \
+                                                                                                   \
+		if (rx_frame_raw(skb, &f))                                                         \
+			handler(&f);                                                               \
+		return 0;                                                                          \
+	}
+
+/* NAPI drivers, before GRO: every frame the driver counted. */
+RX_HOOK(napi_gro_receive_entry, rx_count)
+/* NAPI drivers that build the skb from page fragments: the frame is not pulled yet. */
+RX_HOOK(napi_gro_frags_entry, rx_count)
+/* Drivers (and the bridge, for its own device) that bypass GRO. */
+RX_HOOK(netif_receive_skb_entry, rx_count)
+RX_HOOK(netif_receive_skb_list_entry, rx_count)
+/* Backlog drivers (lo, veth without NAPI): counted when netif_rx() returns success. */
+RX_HOOK(netif_rx_entry, rx_push)
+
+SEC("tp_btf/netif_rx_exit")
+int BPF_PROG(netif_rx_exit_btf, int ret)
+{
+	return rx_pop(ret);
+}
+
+SEC("raw_tp/netif_rx_exit")
+int BPF_PROG(netif_rx_exit_raw, int ret)
+{
+	return rx_pop(ret);
 }
 
 /* net_dev_xmit fires after the driver's ndo_start_xmit: only NETDEV_TX_OK was sent. */

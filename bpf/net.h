@@ -27,6 +27,25 @@ struct kpulse_net_dev {
 	char name[KPULSE_IFNAMSIZ]; /* set once, by the CPU that created the entry */
 };
 
+/*
+ * A frame handed to netif_rx() (net_rx_pending, per CPU): counted when netif_rx() returns
+ * NET_RX_SUCCESS, as lo and veth count it. A hard interrupt may call netif_rx() inside
+ * another one on the same CPU, hence a small stack.
+ */
+#define KPULSE_NET_RX_NEST 4
+
+struct kpulse_net_rx_frame {
+	struct kpulse_net_dev_key key;
+	__u64 bytes;
+	__u64 name; /* kernel address of dev->name, read only if the entry must be created */
+};
+
+struct kpulse_net_rx_pending {
+	__u32 depth; /* netif_rx() calls entered and not yet returned on this CPU */
+	__u32 pad;
+	struct kpulse_net_rx_frame frame[KPULSE_NET_RX_NEST];
+};
+
 /* Bytes sent and received by the tasks of one cgroup v2 (net_cgroup, key: cgroup id). */
 struct kpulse_net_cgroup {
 	__u64 tx_bytes; /* payload accepted by sendmsg on AF_INET/AF_INET6 sockets */

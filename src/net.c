@@ -60,10 +60,10 @@ static const struct flag net_flags[] = {
 #define NET_FAMILIES(sfx, labels, tcp_labels)                                                      \
 	DEV_DESC(rx_bytes##sfx, "kpulse_network_receive_bytes_total", labels,                      \
 		 "Bytes received by each network device, as its driver counts them: Ethernet "     \
-		 "header included, except on lo (eBPF, netif_receive_skb, after GRO).");           \
+		 "header included, except on lo (eBPF, driver hand-off, before GRO).");            \
 	DEV_DESC(rx_packets##sfx, "kpulse_network_receive_packets_total", labels,                  \
-		 "Packets received by each network device (eBPF, netif_receive_skb: after GRO, "   \
-		 "so an aggregate counts once).");                                                 \
+		 "Packets received by each network device (eBPF: napi_gro_receive, netif_rx, "     \
+		 "netif_receive_skb entry: every frame the driver hands over, before GRO).");      \
 	DEV_DESC(tx_bytes##sfx, "kpulse_network_transmit_bytes_total", labels,                     \
 		 "Bytes each network device's driver accepted for sending, counted like the "      \
 		 "receive bytes (eBPF, net_dev_xmit with NETDEV_TX_OK).");                         \
@@ -164,36 +164,42 @@ struct net {
 	size_t nknown;
 };
 
-/* Each pair of twins: tp_btf first, raw_tp second. */
-#define NTWINS 6
+/* Every tracepoint the collector hooks, each with a <tp>_btf and a <tp>_raw twin. */
+enum hook_need { HOOK_ALWAYS, HOOK_CGROUPS, HOOK_PORTS };
 
-static void twins(struct net_bpf *skel, struct bpf_program *btf[NTWINS],
-		  struct bpf_program *raw[NTWINS])
-{
-	struct bpf_program *b[NTWINS] = {
-		skel->progs.netif_receive_skb_btf,  skel->progs.net_dev_xmit_btf,
-		skel->progs.sock_send_length_btf,   skel->progs.sock_recv_length_btf,
-		skel->progs.tcp_retransmit_skb_btf, skel->progs.tcp_send_reset_btf,
-	};
-	struct bpf_program *r[NTWINS] = {
-		skel->progs.netif_receive_skb_raw,  skel->progs.net_dev_xmit_raw,
-		skel->progs.sock_send_length_raw,   skel->progs.sock_recv_length_raw,
-		skel->progs.tcp_retransmit_skb_raw, skel->progs.tcp_send_reset_raw,
-	};
-
-	memcpy(btf, b, sizeof(b));
-	memcpy(raw, r, sizeof(r));
-}
-
-static const char *const twin_tps[NTWINS + 1] = {
-	"netif_receive_skb",  "net_dev_xmit",	"sock_send_length",    "sock_recv_length",
-	"tcp_retransmit_skb", "tcp_send_reset", "inet_sock_set_state",
+static const struct {
+	const char *tp;
+	enum hook_need need;
+} hooks[] = {
+	{"napi_gro_receive_entry", HOOK_ALWAYS},
+	{"napi_gro_frags_entry", HOOK_ALWAYS},
+	{"netif_receive_skb_entry", HOOK_ALWAYS},
+	{"netif_receive_skb_list_entry", HOOK_ALWAYS},
+	/* Attached in this order: a netif_rx() return must never be missed after its entry. */
+	{"netif_rx_exit", HOOK_ALWAYS},
+	{"netif_rx_entry", HOOK_ALWAYS},
+	{"net_dev_xmit", HOOK_ALWAYS},
+	{"tcp_retransmit_skb", HOOK_ALWAYS},
+	{"tcp_send_reset", HOOK_ALWAYS},
+	{"sock_send_length", HOOK_CGROUPS},
+	{"sock_recv_length", HOOK_CGROUPS},
+	{"inet_sock_set_state", HOOK_PORTS},
 };
 
-/* sock_send_length and sock_recv_length: only needed for the per-cgroup bytes. */
-static bool is_cgroup_tp(int i)
+#define NHOOKS (sizeof(hooks) / sizeof(hooks[0]))
+
+static bool hook_wanted(const struct net *n, size_t i)
 {
-	return i == 2 || i == 3;
+	return hooks[i].need == HOOK_ALWAYS || (hooks[i].need == HOOK_CGROUPS && n->cgroups_ok) ||
+	       (hooks[i].need == HOOK_PORTS && n->nports);
+}
+
+static struct bpf_program *twin(struct net_bpf *skel, size_t i, bool btf)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s_%s", hooks[i].tp, btf ? "btf" : "raw");
+	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
 /* true if the kernel has the tracepoint @tp (its btf_trace_<tp> type is in vmlinux BTF). */
@@ -205,25 +211,40 @@ static bool has_tracepoint(const struct btf *vmlinux, const char *tp)
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 }
 
+static int clear_rx_pending(struct net *n)
+{
+	struct kpulse_net_rx_pending *zero = calloc(n->ncpus, sizeof(*zero));
+	__u32 key = 0;
+	int err = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map__update_elem(n->skel->maps.net_rx_pending, &key, sizeof(key), zero,
+				 sizeof(*zero) * n->ncpus, 0))
+		err = -errno;
+	free(zero);
+	return err;
+}
+
 static int load_attach(struct net *n, bool use_btf)
 {
-	struct bpf_program *btf[NTWINS], *raw[NTWINS], *p;
+	struct bpf_program *p;
+	size_t h;
 	int err, i;
 
 	/* Open BPF application */
 	n->skel = net_bpf__open();
 	if (!n->skel)
 		return -errno;
-	twins(n->skel, btf, raw);
 	/* Configure: one of each pair of twins, our namespace, watched ports, pinned maps */
-	for (i = 0; i < NTWINS; i++) {
-		bool want = !is_cgroup_tp(i) || n->cgroups_ok;
+	for (h = 0; h < NHOOKS; h++) {
+		struct bpf_program *btf = twin(n->skel, h, true), *raw = twin(n->skel, h, false);
 
-		bpf_program__set_autoload(btf[i], want && use_btf);
-		bpf_program__set_autoload(raw[i], want && !use_btf);
+		if (!btf || !raw)
+			return -ENOENT; /* hooks[] and bpf/net.bpf.c disagree */
+		bpf_program__set_autoload(btf, hook_wanted(n, h) && use_btf);
+		bpf_program__set_autoload(raw, hook_wanted(n, h) && !use_btf);
 	}
-	bpf_program__set_autoload(n->skel->progs.inet_sock_set_state_btf, use_btf && n->nports);
-	bpf_program__set_autoload(n->skel->progs.inet_sock_set_state_raw, !use_btf && n->nports);
 	bpf_program__set_autoload(n->skel->progs.net_ns_iter, all_namespaces);
 	n->skel->rodata->self_netns = n->self_netns;
 	n->skel->rodata->nwatch = (__u32)n->nports;
@@ -236,13 +257,17 @@ static int load_attach(struct net *n, bool use_btf)
 	err = net_bpf__load(n->skel);
 	if (err)
 		return err;
-	/* Attach tracepoint handlers */
-	bpf_object__for_each_program(p, n->skel->obj)
-	{
+	/* No netif_rx() is pending as far as a fresh (or reused pinned) stack knows. */
+	err = clear_rx_pending(n);
+	if (err)
+		return err;
+	/* Attach tracepoint handlers, in the order of hooks[] */
+	for (h = 0; h < NHOOKS; h++) {
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(p) || p == n->skel->progs.net_ns_iter)
+		if (!hook_wanted(n, h))
 			continue;
+		p = twin(n->skel, h, use_btf);
 		link = bpf_program__attach(p);
 		if (!link) {
 			err = -errno;
@@ -318,7 +343,8 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	struct btf *vmlinux;
 	struct stat st;
 	bool use_btf;
-	int err, i;
+	size_t h;
+	int err;
 
 	if (!n)
 		return -ENOMEM;
@@ -369,8 +395,8 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		log_error("failed to load the kernel's BTF: %s", strerror(-err));
 		return err;
 	}
-	if (n->cgroups_ok &&
-	    (!has_tracepoint(vmlinux, twin_tps[2]) || !has_tracepoint(vmlinux, twin_tps[3]))) {
+	if (n->cgroups_ok && (!has_tracepoint(vmlinux, "sock_send_length") ||
+			      !has_tracepoint(vmlinux, "sock_recv_length"))) {
 		log_warn("net: no per-cgroup bytes: this kernel has no sock_send_length / "
 			 "sock_recv_length tracepoints (Linux 6.3 and later have them)");
 		cgroups__free(&n->cgroups);
@@ -379,9 +405,9 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	btf__free(vmlinux);
 
 	use_btf = true;
-	for (i = 0; i <= NTWINS; i++)
-		if ((i < NTWINS && (!is_cgroup_tp(i) || n->cgroups_ok)) || n->nports)
-			use_btf &= loader__probe_tp_btf(twin_tps[i]);
+	for (h = 0; h < NHOOKS; h++)
+		if (hook_wanted(n, h))
+			use_btf &= loader__probe_tp_btf(hooks[h].tp);
 	err = load_attach(n, use_btf);
 	if (err && use_btf) {
 		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));

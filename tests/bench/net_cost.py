@@ -18,7 +18,8 @@ from kpulse import Kpulse, free_port  # noqa: E402
 from netns import udp_send, udp_sink  # noqa: E402
 
 NAMES = {f"{tp}_{kind}" for kind in ("btf", "raw") for tp in (
-    "netif_receive_skb", "net_dev_xmit", "sock_send_length", "sock_recv_length")}
+    "netif_rx_entry", "netif_rx_exit", "net_dev_xmit", "sock_send_length",
+    "sock_recv_length")}
 
 
 def progs():
