@@ -206,6 +206,8 @@ def retransmits_and_resets():
     cleanup(lambda: (srv.kill(), srv.wait()))
     assert srv.stdout.readline().strip() == "ready"
     c = socket.create_connection((peer_ip, 9100), timeout=5)
+    # Closed with a reset, not left retransmitting after the test.
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     cleanup(c.close)
     m0 = k.next_tick()
     r0 = m0.get("kpulse_tcp_retransmits_total")

@@ -78,9 +78,16 @@ def del_link(dev, netns=None):
     sh("ip", "link", "del", dev, netns=netns)
 
 
+_subnets = 0
+
+
 def subnet():
-    """A private /30 pair unlikely to collide with another test process: (host, peer)."""
-    a, b = (PID >> 6) % 250 + 1, (PID % 64) * 4
+    """A private /30 pair, (host, peer): a new one at each call, so a test never meets a
+    previous test's leftovers (a lingering TCP socket still retransmitting), and unlikely
+    to collide with another test process."""
+    global _subnets
+    _subnets += 1
+    a, b = (PID >> 4) % 250 + 1, ((PID % 16) * 16 + _subnets % 16) * 4 % 256
     return f"10.{200 + PID % 50}.{a}.{b + 1}", f"10.{200 + PID % 50}.{a}.{b + 2}"
 
 
