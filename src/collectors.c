@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include "collector.h"
 
+extern struct collector net_collector;
 extern struct collector sched_collector;
 extern struct collector cpu_collector;
 extern struct collector memory_collector;
@@ -12,6 +13,7 @@ extern struct collector filesystem_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
+	&net_collector,
 	&cpu_collector,
 	&memory_collector,
 	&disk_collector,
