@@ -11,7 +11,7 @@
 
 static const struct metric_desc host_info = {
 	"kpulse_host_info",
-	METRIC_GAUGE,
+	METRIC_INFO,
 	"hostname,kernel,arch,cpu_model",
 	"A metric with a constant '1' value labeled by the host name, kernel release and "
 	"machine (uname) and the CPU model (/proc/cpuinfo).",

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import (KPULSE, Kpulse, Metrics, busy_loop, bpf_prog_ids, cleanup,  # noqa: E402
+from kpulse import (KPULSE, Kpulse, Metrics, only_collectors, busy_loop, bpf_prog_ids, cleanup,  # noqa: E402
                     free_port, http_get, main, need_root, online_cpus, run_kpulse, test,
                     wait_for)
 from serve import (bcrypt, check_openmetrics, curl, make_pki, need, promql,  # noqa: E402
@@ -37,6 +37,7 @@ def same_tick(k, fetch_a, fetch_b, tries=10):
 def openmetrics_when_asked():
     need_root()
     k = Kpulse()
+    k.next_tick()  # ratios need two ticks
     status, h, body = http_get(k.url + "/metrics", headers={"Accept": PROM_ACCEPT})
     assert status == 200 and h["Content-Type"] == OM, (status, h["Content-Type"])
     assert h["Vary"] == "Accept, Accept-Encoding", h["Vary"]
@@ -327,7 +328,8 @@ def started_unprivileged_stays_so():
         os.setgroups([])
         os.setgid(65534)
         os.setuid(65534)
-    p = subprocess.Popen([exe, "--no-collector.sched", f"--web.listen-address=127.0.0.1:{port}"],
+    # Only a collector that needs no privileges: /proc/meminfo.
+    p = subprocess.Popen([exe, *only_collectors("memory"), f"--web.listen-address=127.0.0.1:{port}"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          preexec_fn=drop)
     cleanup(lambda: (p.kill(), p.wait()))

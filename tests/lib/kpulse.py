@@ -261,3 +261,14 @@ def wait_for(pred, timeout=5, step=0.05):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(step)
+
+
+def collectors():
+    """Names of every collector this kpulse build has, from its --help."""
+    out = subprocess.run([KPULSE, "--help"], capture_output=True, text=True, check=True).stdout
+    return [c for c in re.findall(r"--\[no-\]collector\.([a-z_]+)\s", out) if c != "strict"]
+
+
+def only_collectors(*names):
+    """Flags that enable exactly the collectors @names and disable every other one."""
+    return [f"--{'' if c in names else 'no-'}collector.{c}" for c in collectors()]

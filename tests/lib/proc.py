@@ -125,8 +125,14 @@ class Hangfs:
         with open(self.log) as f:
             return f.read().split()
 
-    def statfs_calls(self):
-        return self.lines().count("statfs")
+    def statfs_calls(self, pid=None):
+        """statfs requests seen, only those from threads of process @pid if given (other
+        programs on the machine, another kpulse say, may statfs every mount too)."""
+        calls = [int(l.split(":")[1]) for l in self.lines() if l.startswith("statfs:")]
+        if pid is None:
+            return len(calls)
+        tids = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+        return sum(1 for c in calls if c in tids)
 
     def heal(self):
         self.proc.send_signal(signal.SIGUSR1)
