@@ -223,26 +223,34 @@ def online_cpus():
         return sorted(cpus)
 
 
-def busy_loop(cpu):
-    """A child spinning on @cpu until killed (cleaned up after the test)."""
+def spawn(fn):
+    """Fork a child that runs @fn() and then exits; it is killed and reaped at cleanup."""
     pid = os.fork()
     if pid == 0:
         try:
-            os.sched_setaffinity(0, {cpu})
-            while True:
-                pass
+            fn()
         finally:
             os._exit(0)
-    cleanup(lambda: _reap(pid))
+    cleanup(lambda: kill(pid))
     return pid
 
 
-def _reap(pid):
+def kill(pid):
+    """SIGKILL and reap @pid, if it is still there."""
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+def busy_loop(cpu):
+    """A child spinning on @cpu until killed (cleaned up after the test)."""
+    def spin():
+        os.sched_setaffinity(0, {cpu})
+        while True:
+            pass
+    return spawn(spin)
 
 
 def bpf_prog_ids(names):
