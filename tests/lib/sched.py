@@ -5,7 +5,6 @@ import ctypes
 import math
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
