@@ -59,7 +59,7 @@ static const struct metric_desc fs_readonly = {
 	"kpulse_filesystem_readonly",
 	METRIC_GAUGE,
 	FS_LABELS,
-	"1 if the filesystem is mounted read-only.",
+	"1 if the filesystem itself is read-only (superblock, e.g. remounted ro after errors).",
 };
 static const struct metric_desc fs_device_error = {
 	"kpulse_filesystem_device_error",
@@ -209,7 +209,12 @@ static int read_mounts(struct filesystem *fs, size_t *n)
 			.device = mi.source,
 			.mount_point = mi.mount_point,
 			.fstype = mi.fstype,
-			.readonly = has_option(mi.options, "ro"),
+			/*
+			 * The superblock's options, not the mount's: a sandbox such as
+			 * systemd's ProtectSystem=strict remounts every mount read-only for
+			 * kpulse alone, while the filesystem stays writable for everyone else.
+			 */
+			.readonly = has_option(mi.super_options, "ro"),
 		};
 		fs->paths[i] = mi.mount_point;
 	}
@@ -236,7 +241,6 @@ static void add_answer(struct filesystem *fs, struct mset *out, const struct mou
 	if (a->state == FSSTAT_OK) {
 		double bs = (double)st->bsize, used;
 
-		ro |= st->readonly;
 		mset__add(out, &fs_size, (double)st->blocks * bs, dev, mp, type);
 		mset__add(out, &fs_free, (double)st->bfree * bs, dev, mp, type);
 		mset__add(out, &fs_avail, (double)st->bavail * bs, dev, mp, type);

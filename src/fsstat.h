@@ -18,7 +18,6 @@ struct fsstat {
 	uint64_t blocks, bfree, bavail; /* in units of bsize */
 	uint64_t files, ffree;
 	uint64_t bsize;
-	bool readonly; /* ST_RDONLY */
 };
 
 /* The call the workers make: 0 or -errno. Tests pass a fake one. */

@@ -578,6 +578,9 @@ TEST(filesystem_selection_edge_cases)
 				    "space\",fstype=\"ext4\"";
 	static const char ro[] = "device=\"/dev/vdc\",mountpoint=\"/nonexistent-kpulse/ro\","
 				 "fstype=\"ext4\"";
+	static const char robind[] =
+		"device=\"/dev/vdf\",mountpoint=\"/nonexistent-kpulse/robind\","
+		"fstype=\"ext4\"";
 	static const char devices[] = "device=\"/dev/vde\",mountpoint=\"/devices\",fstype=\"ext4\"";
 	struct mset *s;
 	int err;
@@ -586,15 +589,17 @@ TEST(filesystem_selection_edge_cases)
 	CHECK_INT(err, 0);
 	/* /proc, /run/credentials/..., /var/lib/docker/... and /sys/... are excluded; /devices
 	 * is not /dev; / is mounted twice and the mount on top (listed last) is the one. */
-	CHECK_INT(count(s, "kpulse_filesystem_device_error"), 4);
+	CHECK_INT(count(s, "kpulse_filesystem_device_error"), 5);
 	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", vda2), 0, 0);
 	CHECK(get(s, "kpulse_filesystem_size_bytes", vda2) > 0);
 	/* \040 is decoded; a mount point statfs cannot reach is a device error, no sizes. */
 	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", space), 1, 0);
 	ABSENT(s, "kpulse_filesystem_size_bytes", space);
 	CHECK_NEAR(get(s, "kpulse_filesystem_readonly", space), 0, 0);
-	/* Read-only from the per-mount options even when statfs fails. */
+	/* Read-only from the superblock options even when statfs fails; a read-only mount of
+	 * a writable filesystem (a bind mount, a sandbox's view) is not a read-only filesystem. */
 	CHECK_NEAR(get(s, "kpulse_filesystem_readonly", ro), 1, 0);
+	CHECK_NEAR(get(s, "kpulse_filesystem_readonly", robind), 0, 0);
 	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", ro), 1, 0);
 	CHECK_NEAR(get(s, "kpulse_filesystem_device_error", devices), 1, 0);
 	CHECK(all_finite(s));
