@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""deploy/grafana/kpulse.json: every panel query answers, with data, from a live Prometheus.
+
+The real kpulse is scraped every second by a real Prometheus for ~20 s; then every target
+expression of every panel, with Grafana's variables substituted the way Grafana would for
+this instance and a 1 s scrape interval, runs as an instant query. A query error or an
+empty result fails the test, naming the panel and the expression.
+"""
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from kpulse import KPULSE, Kpulse, http_get, main, need_root, test, wait_for  # noqa: E402
+from prom import DEPLOY, query, start_prometheus  # noqa: E402
+
+DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
+# What Grafana substitutes for a 1 s scrape interval: $__rate_interval is
+# max($__interval + scrape interval, 4 * scrape interval) = 4s; the range is the ~20 s the
+# test lets Prometheus scrape.
+GRAFANA_VARS = {"$__rate_interval": "4s", "$__interval_ms": "1000", "$__interval": "1s",
+                "$__range_s": "20", "$__range_ms": "20000", "$__range": "20s"}
+
+
+def load():
+    with open(DASHBOARD) as f:
+        return json.load(f)
+
+
+def all_panels(panels):
+    for p in panels:
+        yield p
+        yield from all_panels(p.get("panels", []))
+
+
+def targets(dash):
+    """[(panel title, refId, expr)] of every panel with queries."""
+    out = []
+    for p in all_panels(dash["panels"]):
+        for t in p.get("targets", []):
+            out.append((p["title"], t.get("refId", "?"), t.get("expr", "")))
+    return out
+
+
+def substitute(expr, instance):
+    for var, val in sorted(GRAFANA_VARS.items(), key=lambda kv: -len(kv[0])):
+        expr = expr.replace(var, val).replace("${" + var[1:] + "}", val)
+    expr = expr.replace("${instance}", instance).replace("$instance", instance)
+    assert "$" not in expr, f"unsubstituted variable left in {expr!r}"
+    return expr
+
+
+@test
+def dashboard_shape():
+    d = load()
+    assert d.get("uid") and d.get("title") and d.get("schemaVersion"), "uid/title/schemaVersion"
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    inst = variables.get("instance")
+    assert inst and inst["type"] == "query", f"no instance query variable: {list(variables)}"
+    q = inst["query"]["query"] if isinstance(inst["query"], dict) else inst["query"]
+    assert q == "label_values(kpulse_build_info, instance)", q
+    ids = [p["id"] for p in all_panels(d["panels"])]
+    assert len(ids) == len(set(ids)), f"duplicate panel ids: {ids}"
+    t = targets(d)
+    assert len(t) >= 20, f"only {len(t)} queries"
+    for title, ref, expr in t:
+        assert expr, f"panel {title!r} [{ref}]: empty expression"
+        # Every selector is limited to the chosen instance.
+        assert 'instance="$instance"' in expr, f"panel {title!r} [{ref}] ignores $instance: {expr}"
+    types = {p["type"] for p in all_panels(d["panels"])}
+    assert "heatmap" in types, types
+    for p in all_panels(d["panels"]):
+        if p["type"] != "row":
+            assert p.get("datasource", {}).get("uid") == "${datasource}", \
+                f"panel {p['title']!r} does not use the datasource variable"
+
+
+@test
+def every_panel_query_returns_data():
+    need_root()
+    args = []
+    # The watched-process panel needs a watch list (the flag arrives with the sched work).
+    help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
+    if "--process.watch" in help_text:
+        args.append("--process.watch=kpulse")
+    k = Kpulse(*args)
+    instance = f"127.0.0.1:{k.port}"
+    url = start_prometheus([instance])
+    # ~20 s of 1 s scrapes.
+    n = wait_for(lambda: (lambda r: r and float(r[0]["value"][1]) >= 20 and r)(
+        query(url, f'count_over_time(up{{instance="{instance}"}}[30s])')[1]), timeout=45, step=1)
+    assert n, f"Prometheus did not collect 20 scrapes of {instance}: {n}"
+    # The instance variable's query lists this kpulse.
+    status, _, body = http_get(url + "/api/v1/label/instance/values?" +
+                               urllib.parse.urlencode({"match[]": "kpulse_build_info"}))
+    values = json.loads(body)["data"]
+    assert instance in values, f"label_values(kpulse_build_info, instance) = {values}"
+    problems = []
+    t = targets(load())
+    for title, ref, expr in t:
+        e = substitute(expr, instance)
+        ok, res = query(url, e)
+        if not ok:
+            problems.append(f"panel {title!r} [{ref}]: query error: {res}\n      {e}")
+        elif not res:
+            problems.append(f"panel {title!r} [{ref}]: empty result\n      {e}")
+    for p in problems:
+        print("  " + p)
+    assert not problems, f"{len(problems)} of {len(t)} panel queries failed: " + \
+        "; ".join(p.split("\n")[0] for p in problems)
+
+
+if __name__ == "__main__":
+    main("dashboard")
