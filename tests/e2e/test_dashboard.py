@@ -9,6 +9,7 @@ empty result fails the test, naming the panel and the expression.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -18,6 +19,8 @@ from kpulse import KPULSE, Kpulse, http_get, main, need_root, test, wait_for  # 
 from prom import DEPLOY, query, start_prometheus  # noqa: E402
 
 DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
+RULES = [os.path.join(DEPLOY, "prometheus", f) for f in
+         ("kpulse-recording.rules.yml", "kpulse-alerts.rules.yml")]
 # What Grafana substitutes for a 1 s scrape interval: $__rate_interval is
 # max($__interval + scrape interval, 4 * scrape interval) = 4s; the range is the ~20 s the
 # test lets Prometheus scrape.
@@ -78,15 +81,37 @@ def dashboard_shape():
                 f"panel {p['title']!r} does not use the datasource variable"
 
 
-@test
-def every_panel_query_returns_data():
-    need_root()
+def start_kpulse():
     args = []
     # The watched-process panel needs a watch list (the flag arrives with the sched work).
     help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
     if "--process.watch" in help_text:
         args.append("--process.watch=kpulse")
-    k = Kpulse(*args)
+    return Kpulse(*args)
+
+
+@test
+def every_metric_the_rules_use_is_exported():
+    """A misspelt name in a rule would make its alert silently never fire."""
+    need_root()
+    import yaml
+    used = {}
+    for path in RULES:
+        with open(path) as f:
+            for g in yaml.safe_load(f)["groups"]:
+                for r in g["rules"]:
+                    for name in re.findall(r"(?<![\w:])kpulse_[a-z0-9_]+", r["expr"]):
+                        used.setdefault(name, r.get("alert") or r.get("record"))
+    exported = {name for name, _ in start_kpulse().next_tick().samples}
+    missing = sorted(f"{n} (in {rule})" for n, rule in used.items() if n not in exported)
+    assert not missing, f"{len(missing)} of {len(used)} metric names used by the rules are " \
+        f"not exported by kpulse: {', '.join(missing)}"
+
+
+@test
+def every_panel_query_returns_data():
+    need_root()
+    k = start_kpulse()
     instance = f"127.0.0.1:{k.port}"
     url = start_prometheus([instance])
     # ~20 s of 1 s scrapes.
