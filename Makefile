@@ -95,7 +95,12 @@ $(OUTPUT)/asan/tests/%: tests/unit/%.c tests/unit/harness.h $(OUTPUT)/asan/libkp
 	$(call msg,ASAN-LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
 
-unit: $(UNIT_BINS) $(ASAN_BINS)
+# The daemon itself under ASan + UBSan (LeakSanitizer included), for tests/e2e.
+$(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
+	$(call msg,ASAN-LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 
 # Install whatever Debian package is missing; quick when everything is there.
 define install_missing
