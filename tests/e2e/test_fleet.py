@@ -10,6 +10,7 @@ families must name only that namespace's own devices.
 """
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,21 +140,34 @@ def each_host_sees_only_its_own_interfaces():
     need_root()
     hosts, url = fleet(scrapes=5)
     fam = "kpulse_network_receive_bytes_total"
+    # The veth carries Prometheus's scrapes; one datagram on lo inside each namespace gives
+    # lo traffic too (a device appears once it has seen a packet). Both must show up, and
+    # nothing of the host namespace or of the other "hosts".
+    for h in hosts:
+        subprocess.run(["ip", "netns", "exec", h.ns, sys.executable, "-c",
+                        "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+                        ".sendto(b'kpulse', ('127.0.0.1', 9))"], check=True, timeout=10)
+    assert promql(url, f"count({fam})"), \
+        f"no {fam} series at all: the net collector is not in this build"
+
+    def devices(h):
+        return {r["metric"]["device"]: float(r["value"][1])
+                for r in promql(url, f'{fam}{{instance="{h.instance}"}}')}
     first = {}
     for h in hosts:
-        res = promql(url, f'{fam}{{instance="{h.instance}"}}')
-        devices = {r["metric"]["device"] for r in res}
-        assert res or promql(url, f"count({fam})"), \
-            f"no {fam} series at all: the net collector is not in this build"
-        assert devices == h.links(), \
-            f"{h.ns}: {fam} devices {sorted(devices)}, the namespace has {sorted(h.links())}"
-        first[h.instance] = {r["metric"]["device"]: float(r["value"][1]) for r in res}
+        links = h.links()
+        got = wait_for(lambda: (lambda d: set(d) == links and d)(devices(h)), timeout=10, step=0.5)
+        assert got, f"{h.ns}: {fam} devices {sorted(devices(h))}, the namespace has {sorted(links)}"
+        first[h.instance] = got
     # Prometheus's scrapes arrive on each namespace's veth: its receive bytes grow there.
     time.sleep(3)
     for h in hosts:
-        res = promql(url, f'{fam}{{instance="{h.instance}",device="{h.dev}"}}')
-        assert res and float(res[0]["value"][1]) > first[h.instance][h.dev], \
-            f"{h.ns}: {h.dev} receive bytes did not grow while being scraped: {res}"
+        now = devices(h)
+        assert now.get(h.dev, 0) > first[h.instance][h.dev], \
+            f"{h.ns}: {h.dev} receive bytes did not grow while being scraped: " \
+            f"{first[h.instance][h.dev]} -> {now.get(h.dev)}"
+        print(f"  {h.ns} ({h.instance}): devices {sorted(now)}; {h.dev} receive bytes "
+              f"{first[h.instance][h.dev]:.0f} -> {now[h.dev]:.0f}")
 
 
 if __name__ == "__main__":
