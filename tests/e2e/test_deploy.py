@@ -140,6 +140,56 @@ def systemd_unit_capabilities_are_enough_to_run():
 
 
 @test
+def systemd_sandbox_keeps_filesystem_readonly_true():
+    """ProtectSystem=strict runs kpulse in a mount namespace where / is a read-only bind
+    mount of a writable filesystem. kpulse_filesystem_readonly must still say 0 for it
+    (the superblock is rw), or KpulseFilesystemFilling never fires on systemd nodes."""
+    need_root()
+    need("unshare")
+    with open("/proc/self/mountinfo") as f:
+        root = next(l.split() for l in f if l.split()[4] == "/")
+    sep = root.index("-")
+    assert "rw" in root[5].split(",") and "rw" in root[sep + 3].split(","), \
+        f"/ is not writable on this machine, the check means nothing: {' '.join(root)}"
+    port = free_port()
+    pin = f"/sys/fs/bpf/kpulse-unit-ro-{os.getpid()}"
+    log = tempfile.NamedTemporaryFile(prefix="kpulse-unit-ro-", suffix=".log")
+    proc = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount -o remount,bind,ro / && exec "$0" "$@"', KPULSE,
+         f"--web.listen-address=127.0.0.1:{port}", f"--bpf.pin-path={pin}"],
+        stdout=log, stderr=subprocess.STDOUT)
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(pin, ignore_errors=True)
+    cleanup(stop)
+
+    def series():
+        try:
+            status, _, body = http_get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+        except OSError:
+            return None
+        m = Metrics(body.decode())
+        return [(l, v) for l, v in m.series("kpulse_filesystem_readonly")
+                if l["mountpoint"] == "/"]
+    got = wait_for(series, timeout=15, step=0.2)
+    with open(log.name, errors="replace") as f:
+        out = f.read()
+    assert got, f"no kpulse_filesystem_readonly{{mountpoint=\"/\"}} under a read-only bind " \
+        f"mount of /: {out.strip()[-500:]}"
+    assert got[0][1] == 0, \
+        f"/ is writable (superblock rw) but seen through a read-only bind mount, as under " \
+        f"ProtectSystem=strict: kpulse_filesystem_readonly = {got[0][1]}, want 0 (read it " \
+        f"from the superblock options, not the per-mount flags or statfs ST_RDONLY)"
+
+
+@test
 def daemonset_has_what_a_node_agent_needs():
     try:
         import yaml
