@@ -108,10 +108,10 @@ def one_host_down_raises_the_alert_while_the_others_report():
     # The alert's value is how long the host has been down, to a scrape (1 s) within the
     # first 10 minutes: counted from the last 1 s step at which the last good scrape (up to
     # 1 s before the stop) was current; the API shows the last evaluation's value (<= 1 s
-    # old). So within [downtime - 2 s, downtime + 2 s].
+    # old). So within about a second either way; 3 s allows for a loaded machine.
     downtime = time.time() - t_stop
     value = float(firing["value"])
-    assert downtime - 2 <= value <= downtime + 2, \
+    assert downtime - 3 <= value <= downtime + 3, \
         f"alert value {value:.1f}s, host stopped {downtime:.1f}s ago"
     print(f"  {down.instance} stopped; alert states {[(st, round(t - t_stop, 1)) for st, t in states]}"
           f" (s after stop); firing value {value:.1f}s at {downtime:.1f}s after stop")
