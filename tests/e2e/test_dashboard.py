@@ -138,5 +138,29 @@ def every_panel_query_returns_data():
         "; ".join(p.split("\n")[0] for p in problems)
 
 
+@test
+def recording_rules_record_data():
+    """Every recording rule, evaluated by Prometheus over the live kpulse, records series;
+    the CPU mode shares of the host sum to 1."""
+    need_root()
+    import yaml
+    k = start_kpulse()
+    instance = f"127.0.0.1:{k.port}"
+    url = start_prometheus([instance], rule_files=RULES[:1])
+    with open(RULES[0]) as f:
+        names = [r["record"] for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+    # rate() over [1m] needs two scrapes; give it a few more.
+    wait_for(lambda: (lambda r: r and float(r[0]["value"][1]) >= 6)(
+        query(url, f'count_over_time(up{{instance="{instance}"}}[1m])')[1]), timeout=30, step=1)
+
+    def missing():
+        return [n for n in names if not query(url, f'{n}{{instance="{instance}"}}')[1]]
+    left = [] if wait_for(lambda: not missing(), timeout=15, step=1) else missing()
+    assert not left, f"recording rules with no data over a live kpulse: {left}"
+    ok, res = query(url, f'sum(instance:kpulse_cpu_mode:ratio_rate1m{{instance="{instance}"}})')
+    assert ok and res and abs(float(res[0]["value"][1]) - 1) < 0.01, \
+        f"CPU mode shares sum to {res}, want 1"
+
+
 if __name__ == "__main__":
     main("dashboard")
