@@ -5,11 +5,11 @@
 No systemd runs on the test machines, so the unit cannot be started as a service. It is
 checked with `systemd-analyze verify` (which needs no running systemd), and its capability
 set is proved sufficient by starting the real kpulse with exactly the unit's bounding set,
-no_new_privs and ExecStart flags (setpriv), and requiring every collector to come up.
+no_new_privs and ExecStart flags (setpriv), and requiring every collector to come up and
+kpulse to end as nobody with no capabilities.
 """
 import configparser
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -24,7 +24,8 @@ from prom import DEPLOY, need  # noqa: E402
 
 UNIT = os.path.join(DEPLOY, "systemd", "kpulse.service")
 DAEMONSET = os.path.join(DEPLOY, "kubernetes", "kpulse-daemonset.yaml")
-CAPS = {"CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN"}
+# To start (load, attach, pin, mount) and then to drop to --run-as with nothing left.
+CAPS = {"CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN", "CAP_SETPCAP", "CAP_SETUID", "CAP_SETGID"}
 
 
 def unit_service():
@@ -125,13 +126,17 @@ def systemd_unit_capabilities_are_enough_to_run():
     # setpriv execs kpulse: same pid.
     with open(f"/proc/{proc.pid}/comm") as f:
         assert f.read().strip() == "kpulse"
+    # It started with the unit's bounding set and dropped to --run-as with nothing left.
     with open(f"/proc/{proc.pid}/status") as f:
-        status = f.read()
-    bnd = int(re.search(r"^CapBnd:\s*(\w+)", status, re.M).group(1), 16)
-    nnp = re.search(r"^NoNewPrivs:\s*(\d)", status, re.M).group(1)
-    want = sum(1 << {"CAP_SYS_ADMIN": 21, "CAP_PERFMON": 38, "CAP_BPF": 39}[c] for c in caps)
-    assert bnd == want and nnp == "1", f"kpulse runs with CapBnd {bnd:#x} NoNewPrivs {nnp}, " \
-        f"want {want:#x} and 1"
+        status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+    status = {k: v.split() for k, v in status.items()}
+    run_as = next(a.split("=", 1)[1] for a in flags if a.startswith("--run-as="))
+    import pwd
+    uid = str(pwd.getpwnam(run_as).pw_uid)
+    got = {k: status[k] for k in ("Uid", "CapEff", "CapPrm", "CapBnd", "NoNewPrivs")}
+    want = {"Uid": [uid] * 4, "CapEff": ["0" * 16], "CapPrm": ["0" * 16],
+            "CapBnd": ["0" * 16], "NoNewPrivs": ["1"]}
+    assert got == want, f"kpulse under the unit's restrictions: {got}, want {want}\n{output()}"
     time.sleep(2.5)  # two sampler ticks: a collector failing on its first read shows
     m = Metrics(http_get(f"http://127.0.0.1:{port}/metrics")[2].decode())
     up = m.series("kpulse_collector_up")
@@ -210,7 +215,7 @@ def daemonset_has_what_a_node_agent_needs():
     assert spec.get("hostPID") is True and spec.get("hostNetwork") is True, \
         "hostPID and hostNetwork: processes and network devices must be the node's"
     (c,) = spec["containers"]
-    assert "--web.listen-address=:24100" in c["args"], c["args"]
+    assert "--web.listen-address=:24100" in c["args"] and "--run-as=nobody" in c["args"], c["args"]
     assert any(p["containerPort"] == 24100 and p["name"] == "metrics" for p in c["ports"]), c["ports"]
     sc = c["securityContext"]
     assert sc.get("privileged") is False and sc.get("allowPrivilegeEscalation") is False, sc
