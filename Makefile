@@ -35,8 +35,8 @@ FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/
 # Debian packages: what building needs, and what the tests need on top.
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git
-TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format openssl libfuse3-dev \
-	fuse3 ethtool
+TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
+	libfuse3-dev fuse3 ethtool systemd
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
