@@ -6,16 +6,9 @@ import re
 import shutil
 import subprocess
 import tempfile
-import urllib.parse
 
-from kpulse import Skip, cleanup, free_port, http_get, wait_for
-
-
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        raise Skip(f"{tool} is not installed (make test-deps installs it)")
-    return path
+from kpulse import cleanup, http_get
+from prom import need, promql, start_prometheus  # noqa: F401 - re-exported to test_serve
 
 
 def tempdir(prefix):
@@ -71,48 +64,6 @@ def curl(*args, timeout=10):
                         "--max-time", "5", *args], capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, int(p.stdout or 0), p.stderr.strip()
-
-
-def start_prometheus(targets, extra_job=""):
-    """A real Prometheus scraping @targets every second; returns its base URL."""
-    prom = need("prometheus")
-    d = tempdir("kpulse-prom-")
-    port = free_port()
-    with open(os.path.join(d, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                "  evaluation_interval: 1s\nscrape_configs:\n  - job_name: kpulse\n"
-                f"    static_configs:\n      - targets: {json.dumps(targets)}\n" + extra_job)
-    log = open(os.path.join(d, "prometheus.log"), "w")
-    p = subprocess.Popen([prom, f"--config.file={d}/prometheus.yml",
-                          f"--storage.tsdb.path={d}/data",
-                          f"--web.listen-address=127.0.0.1:{port}"],
-                         stdout=log, stderr=subprocess.STDOUT)
-
-    def stop():
-        p.terminate()
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    cleanup(stop)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready():
-        try:
-            return http_get(url + "/-/ready", timeout=1)[0] == 200
-        except OSError:
-            return False
-    assert wait_for(ready, timeout=30, step=0.2), \
-        "prometheus did not become ready: " + open(log.name).read()[-2000:]
-    return url
-
-
-def promql(url, query):
-    status, _, body = http_get(url + "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
-    data = json.loads(body)
-    assert status == 200 and data["status"] == "success", f"{query}: {status} {body[:300]}"
-    return data["data"]["result"]
 
 
 def targets(url):
