@@ -4,8 +4,10 @@
 #include "collector.h"
 
 extern struct collector sched_collector;
+extern struct collector fd_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
+	&fd_collector,
 	NULL,
 };

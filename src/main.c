@@ -42,6 +42,8 @@ static const struct flag daemon_flags[] = {
 	{"path.sysfs", FLAG_STRING, &cfg.sysfs, "sysfs mountpoint"},
 	{"bpf.pin-path", FLAG_STRING, &cfg.pin_path,
 	 "bpffs directory where maps are pinned and reused across restarts; '' disables pinning"},
+	{"process.watch", FLAG_STRING, &cfg.process_watch,
+	 "Comma-separated process names (comm) whose per-process series are always exported"},
 	{"collector.strict", FLAG_BOOL, &cfg.strict,
 	 "Exit when any enabled collector fails to start, instead of reporting it down"},
 	{"help", FLAG_BOOL, &show_help, "Show this help and exit", true},
