@@ -31,9 +31,9 @@ enum kpulse_fd_pending_kind {
 };
 
 struct kpulse_fd_pending {
-	__u32 kind;	  /* enum kpulse_fd_pending_kind */
-	__u32 noop;	  /* dup2(fd, fd): succeeds without creating anything */
-	__u64 closes;	  /* descriptors the call closes if it succeeds */
+	__u32 kind;   /* enum kpulse_fd_pending_kind */
+	__u32 noop;   /* dup2(fd, fd): succeeds without creating anything */
+	__u64 closes; /* descriptors the call closes if it succeeds */
 };
 
 /*
@@ -45,7 +45,7 @@ struct kpulse_fd_proc {
 	__u64 files_id; /* identity of the descriptor table (dedups a table seen twice) */
 	__u64 limit;	/* RLIMIT_NOFILE soft limit of the process */
 	__u32 tgid;
-	__u32 nfds; /* descriptors open in this table */
+	__u32 nfds;    /* descriptors open in this table */
 	char comm[16]; /* the thread-group leader's name */
 };
 

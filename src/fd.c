@@ -111,9 +111,10 @@ static const struct metric_desc maximum = {
 };
 
 static const struct metric_desc *const fd_metrics[] = {
-	&opened_total,	  &closed_total,  &open_errors_total,	 &opened_rate,
-	&closed_rate,	  &process_open_fds, &process_limit_ratio, &limit_ratio_max,
-	&limit_ratio_max_info, &allocated, &maximum,	       NULL,
+	&opened_total,	      &closed_total,	&open_errors_total,
+	&opened_rate,	      &closed_rate,	&process_open_fds,
+	&process_limit_ratio, &limit_ratio_max, &limit_ratio_max_info,
+	&allocated,	      &maximum,		NULL,
 };
 
 /* Linux errno names by number; the numbers come from this architecture's <errno.h>. */
@@ -255,11 +256,26 @@ static const char *const errno_names[] = {
 
 /* Kernel-internal codes (include/linux/errno.h) that can reach sys_exit. */
 static const char *const errno_internal[] = {
-	"ERESTARTSYS",	 "ERESTARTNOINTR", "ERESTARTNOHAND", "ENOIOCTLCMD",
-	"ERESTART_RESTARTBLOCK", "EPROBE_DEFER", "EOPENSTALE", "ENOPARAM",
-	NULL,		 "EBADHANDLE",	   "ENOTSYNC",	     "EBADCOOKIE",
-	"ENOTSUPP",	 "ETOOSMALL",	   "ESERVERFAULT",   "EBADTYPE",
-	"EJUKEBOX",	 "EIOCBQUEUED",	   "ERECALLCONFLICT", "ENOGRACE",
+	"ERESTARTSYS",
+	"ERESTARTNOINTR",
+	"ERESTARTNOHAND",
+	"ENOIOCTLCMD",
+	"ERESTART_RESTARTBLOCK",
+	"EPROBE_DEFER",
+	"EOPENSTALE",
+	"ENOPARAM",
+	NULL,
+	"EBADHANDLE",
+	"ENOTSYNC",
+	"EBADCOOKIE",
+	"ENOTSUPP",
+	"ETOOSMALL",
+	"ESERVERFAULT",
+	"EBADTYPE",
+	"EJUKEBOX",
+	"EIOCBQUEUED",
+	"ERECALLCONFLICT",
+	"ENOGRACE",
 };
 
 const char *fd__errno_name(int e)
@@ -331,7 +347,7 @@ struct fd_proc {
 
 struct fd_name {
 	char comm[16];
-	__u64 nfds; /* sum over the processes */
+	__u64 nfds;   /* sum over the processes */
 	double ratio; /* highest of the processes */
 };
 
