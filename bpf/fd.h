@@ -37,9 +37,9 @@ struct kpulse_fd_pending {
 };
 
 /*
- * One record per (process, descriptor table) written by the iter/task_file program: the
- * iterator already skips threads that share their leader's table, so a record is one
- * table seen from one process.
+ * One record per (process, descriptor table) written by the iter/task program, which
+ * skips threads that share their group leader's table: a record is one table seen from
+ * one process (a thread with a private table after unshare(CLONE_FILES) adds one more).
  */
 struct kpulse_fd_proc {
 	__u64 files_id; /* identity of the descriptor table (dedups a table seen twice) */
