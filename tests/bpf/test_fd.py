@@ -134,6 +134,42 @@ def socketpair_counts_two():
 
 
 @test
+def dup_and_fcntl_count_only_what_they_create():
+    """dup2 onto an open fd: 1 opened + 1 closed; dup2(fd, fd) and fcntl(F_GETFD): nothing;
+    fcntl(F_DUPFD): 1 opened. n = 50 000 calls each, so a wrong count is n off."""
+    need_root()
+    import ctypes
+    import fcntl
+    libc = ctypes.CDLL(None, use_errno=True)
+    n = 50000
+    k = Kpulse(interval="200ms")
+    a = os.open("/dev/null", os.O_RDONLY)
+    b = os.open("/dev/null", os.O_RDONLY)
+    try:
+        def delta(fn):
+            m0 = settled(k)
+            for _ in range(n):
+                fn()
+            m1 = settled(k)
+            return [m1.get(f) - m0.get(f) for f in ("kpulse_fd_opened_total",
+                                                    "kpulse_fd_closed_total")]
+
+        opened, closed = delta(lambda: libc.dup2(a, b))
+        assert opened >= n and closed >= n, \
+            f"{n} dup2(a, b) onto an open b: opened +{opened}, closed +{closed} (want >= {n})"
+        opened, _ = delta(lambda: libc.dup2(a, a))
+        assert opened < n / 2, f"{n} dup2(a, a) create nothing, yet opened grew by {opened}"
+        opened, _ = delta(lambda: fcntl.fcntl(a, fcntl.F_GETFD))
+        assert opened < n / 2, f"{n} fcntl(F_GETFD) create nothing, yet opened grew by {opened}"
+        opened, closed = delta(lambda: os.close(fcntl.fcntl(a, fcntl.F_DUPFD, 0)))
+        assert opened >= n and closed >= n, \
+            f"{n} fcntl(F_DUPFD) + close: opened +{opened}, closed +{closed} (want >= {n})"
+    finally:
+        os.close(a)
+        os.close(b)
+
+
+@test
 def close_range_counts_open_descriptors_only():
     """close_range(lowest, ~0U) in a child holding 15 000 fds counts 15 000; over a huge
     sparse range (100 open), only the open ones, not the range's size."""
