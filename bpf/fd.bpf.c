@@ -79,14 +79,18 @@ static __always_inline int count_open(__s64 ret, __u64 n)
 
 	if (!s)
 		return 0;
-	/* Per-CPU slot and tracepoints run with preemption off: plain adds are safe. */
+	/*
+	 * A per-CPU slot, but syscall tracepoints may be preempted (they can fault since
+	 * 6.13): an uncontended atomic add keeps a preempting writer on this CPU from losing
+	 * an update, at a few ns.
+	 */
 	if (ret >= 0) {
-		s->opened += n;
+		__sync_fetch_and_add(&s->opened, n);
 		return 0;
 	}
 	slot = errno_slot(ret);
 	if (slot < KPULSE_FD_NERR)
-		s->errors[slot]++;
+		__sync_fetch_and_add(&s->errors[slot], 1);
 	return 0;
 }
 
@@ -95,7 +99,7 @@ static __always_inline void count_closed(__u64 n)
 	struct kpulse_fd_stats *s = stats();
 
 	if (s && n)
-		s->closed += n;
+		__sync_fetch_and_add(&s->closed, n);
 }
 
 /* Syscalls that return one new descriptor, or -errno. */

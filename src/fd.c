@@ -58,7 +58,7 @@ static const struct metric_desc open_errors_total = {
 	METRIC_COUNTER,
 	"errno",
 	"Descriptor-creating syscalls that failed, by errno name (EMFILE: the process limit, "
-	"ENFILE: the system limit) (eBPF).",
+	"ENFILE: the system limit; errno=other for codes without a name) (eBPF).",
 };
 static const struct metric_desc opened_rate = {
 	"kpulse_fd_opened_per_second",
@@ -343,7 +343,8 @@ int fd__parse_file_nr(const char *text, uint64_t *alloc, uint64_t *max)
 
 struct fd_proc {
 	__u32 tgid;
-	__u64 nfds;
+	__u64 nfds;	 /* all its tables */
+	__u64 max_table; /* the fullest table: RLIMIT_NOFILE bounds each table */
 	__u64 limit;
 	double ratio;
 	char comm[16];
@@ -600,7 +601,7 @@ static int grow(struct fd *f, size_t n)
 
 static int add_processes(struct fd *f, struct mset *out)
 {
-	struct kpulse_fd_proc *rec = (struct kpulse_fd_proc *)f->buf;
+	struct kpulse_fd_proc *rec;
 	size_t nrec, nproc = 0, nname = 0, i, shown;
 	const struct fd_proc *max = NULL;
 	char pid[16];
@@ -613,6 +614,8 @@ static int add_processes(struct fd *f, struct mset *out)
 	}
 	rec = (struct kpulse_fd_proc *)f->buf;
 	nrec = f->buflen / sizeof(*rec);
+	if (!nrec) /* not even kpulse has a descriptor: the iterator saw nothing */
+		return -ENODATA;
 	err = grow(f, nrec);
 	if (err)
 		return err;
@@ -627,13 +630,17 @@ static int add_processes(struct fd *f, struct mset *out)
 		struct fd_proc *p = nproc ? &f->procs[nproc - 1] : NULL;
 
 		if (p && p->tgid == rec[i].tgid) {
-			if (rec[i].files_id != rec[i - 1].files_id)
+			if (rec[i].files_id != rec[i - 1].files_id) {
 				p->nfds += rec[i].nfds;
+				if (rec[i].nfds > p->max_table)
+					p->max_table = rec[i].nfds;
+			}
 			continue;
 		}
 		p = &f->procs[nproc++];
 		p->tgid = rec[i].tgid;
 		p->nfds = rec[i].nfds;
+		p->max_table = rec[i].nfds;
 		p->limit = rec[i].limit;
 		memcpy(p->comm, rec[i].comm, sizeof(p->comm));
 		p->comm[sizeof(p->comm) - 1] = '\0';
@@ -641,7 +648,7 @@ static int add_processes(struct fd *f, struct mset *out)
 	for (i = 0; i < nproc; i++) {
 		struct fd_proc *p = &f->procs[i];
 
-		p->ratio = limit_ratio(p->nfds, p->limit);
+		p->ratio = limit_ratio(p->max_table, p->limit);
 		/* Ties go to the lowest pid, so the named process does not flap. */
 		if (!max || p->ratio > max->ratio)
 			max = p;
