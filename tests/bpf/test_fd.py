@@ -211,6 +211,42 @@ def threads_sharing_a_table_count_once():
 
 
 @test
+def thread_with_private_table_adds_its_table():
+    """A thread that unshare(CLONE_FILES)s has a table of its own: the process's gauge is
+    the sum of its distinct tables, as listed under /proc/<pid>/task/<tid>/fd."""
+    need_root()
+    name = "kpulse-fd-prv"
+    k = Kpulse(f"--process.watch={name}", interval="200ms")
+    child = FdChild(name)
+    child.cmd("threads 3")
+    assert child.cmd("open 50") == [50, 0]
+    leader = child.proc_fd_count()
+    child.cmd("private_table 100")  # a copy of the leader's table, plus 100
+    want = child.proc_fd_count_all_tables()
+    assert want == 2 * leader + 100, f"/proc tables hold {want}, expected 2 * {leader} + 100"
+    got = open_fds(settled(k), name)
+    assert got == want, f"{name}: leader table {leader} fds, private table {leader} + 100: " \
+                        f"kpulse {got}, /proc {want}"
+
+
+@test
+def counters_continue_across_restart():
+    """fd_stats is pinned under --bpf.pin-path: a restart does not reset the counters."""
+    need_root()
+    k = Kpulse(interval="200ms")
+    for _ in range(1000):
+        os.close(os.open("/dev/null", os.O_RDONLY))
+    before = settled(k)
+    assert k.stop(keep_pins=True) == 0
+    assert os.path.exists(f"{k.pin_path}/fd_stats"), "fd_stats is not pinned"
+    k2 = Kpulse(interval="200ms", pin_path=k.pin_path)
+    after = k2.next_tick()
+    for fam in ("kpulse_fd_opened_total", "kpulse_fd_closed_total"):
+        assert after.get(fam) >= before.get(fam) >= 1000, \
+            f"{fam} went from {before.get(fam)} to {after.get(fam)} across a restart"
+
+
+@test
 def file_nr_matches_proc():
     need_root()
     k = Kpulse(interval="200ms")

@@ -37,6 +37,17 @@ for line in sys.stdin:
         assert libc.syscall(436, min(held), 0xffffffff, 0) == 0, ctypes.get_errno()
         print("ok", len(held), flush=True)
         held.clear()
+    elif cmd == "private_table":  # a thread with its own table: a copy, plus n files
+        ready = threading.Event()
+        def private(n):
+            assert libc.unshare(0x400) == 0, ctypes.get_errno()  # CLONE_FILES
+            for _ in range(n):
+                os.open("/dev/null", os.O_RDONLY)
+            ready.set()
+            stop.wait()
+        threading.Thread(target=private, args=(int(args[0]),), daemon=True).start()
+        ready.wait()
+        print("ok", flush=True)
     elif cmd == "threads":
         for _ in range(int(args[0])):
             threading.Thread(target=stop.wait, daemon=True).start()
@@ -69,6 +80,15 @@ class FdChild:
     def proc_fd_count(self):
         """The kernel's own answer: entries of /proc/<pid>/fd."""
         return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def proc_fd_count_all_tables(self):
+        """Entries of /proc/<pid>/task/<tid>/fd summed over the distinct tables. Threads
+        sharing a table list the same fds; the tests' private tables list different ones."""
+        tables = {}
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            fds = os.listdir(f"/proc/{self.pid}/task/{tid}/fd")
+            tables.setdefault(tuple(sorted(fds)), len(fds))
+        return sum(tables.values())
 
     def stop(self):
         if self.proc.poll() is None:

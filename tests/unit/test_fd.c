@@ -14,17 +14,25 @@ TEST(errno_names)
 		int e;
 		const char *name;
 	} cases[] = {
-		{EPERM, "EPERM"},	  {ENOENT, "ENOENT"},	{EMFILE, "EMFILE"},
-		{ENFILE, "ENFILE"},	  {EAGAIN, "EAGAIN"},	{EACCES, "EACCES"},
-		{EOPNOTSUPP, "EOPNOTSUPP"}, {EDEADLK, "EDEADLK"}, {EHWPOISON, "EHWPOISON"},
-		{512, "ERESTARTSYS"},	  {516, "ERESTART_RESTARTBLOCK"}, {531, "ENOGRACE"},
+		{EPERM, "EPERM"},
+		{ENOENT, "ENOENT"},
+		{EMFILE, "EMFILE"},
+		{ENFILE, "ENFILE"},
+		{EAGAIN, "EAGAIN"},
+		{EACCES, "EACCES"},
+		{EOPNOTSUPP, "EOPNOTSUPP"},
+		{EDEADLK, "EDEADLK"},
+		{EHWPOISON, "EHWPOISON"},
+		{512, "ERESTARTSYS"},
+		{516, "ERESTART_RESTARTBLOCK"},
+		{531, "ENOGRACE"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK_STR(fd__errno_name(cases[i].e), cases[i].name);
 	CHECK(!fd__errno_name(0));
 	CHECK(!fd__errno_name(-1));
-	CHECK(!fd__errno_name(41)); /* a hole in the Linux numbering */
+	CHECK(!fd__errno_name(41));  /* a hole in the Linux numbering */
 	CHECK(!fd__errno_name(520)); /* a hole among the internal codes */
 	CHECK(!fd__errno_name(532));
 	CHECK(!fd__errno_name(4095));
