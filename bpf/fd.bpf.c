@@ -102,6 +102,13 @@ static __always_inline void count_closed(__u64 n)
 		__sync_fetch_and_add(&s->closed, n);
 }
 
+/*
+ * One program per syscall tracepoint rather than one on raw_syscalls:sys_exit with a
+ * table of syscall numbers: a raw_syscalls program would run on every syscall of the
+ * host (read, write, futex...), these run only on the syscalls that create or close
+ * descriptors; the others pay one bit test in the kernel's syscall tracing path.
+ */
+
 /* Syscalls that return one new descriptor, or -errno. */
 #define FD_OPEN1(name)                                                                             \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
