@@ -29,6 +29,35 @@ def progs(ids):
             for p in all_progs() if p["id"] in ids}
 
 
+def empty_program_cost():
+    """bpf_stats' charge for an empty program on the same tracepoint (bpftrace, optional):
+    what the per-syscall figures above are to be read against."""
+    import shutil
+    if not shutil.which("bpftrace"):
+        return None
+    before = {p["id"] for p in all_progs()}
+    bt = subprocess.Popen(["bpftrace", "-e", "tracepoint:syscalls:sys_exit_openat { }"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ids = set()
+        deadline = time.monotonic() + 20
+        while not ids and time.monotonic() < deadline:
+            time.sleep(0.5)
+            ids = {p["id"] for p in all_progs() if p.get("type") == "tracepoint"} - before
+        a = progs(ids)
+        for _ in range(200000):
+            os.close(os.open("/dev/null", os.O_RDONLY))
+        b = progs(ids)
+        for name in b:
+            dc = b[name][1] - a[name][1]
+            if dc:
+                return (b[name][0] - a[name][0]) / dc
+    finally:
+        bt.terminate()
+        bt.wait()
+    return None
+
+
 def main():
     with open(STATS) as f:
         was = f.read().strip()
@@ -68,6 +97,11 @@ def main():
             dt, dc = p1[name][0] - p0[name][0], p1[name][1] - p0[name][1]
             if dc >= 1000 and not name.startswith("fd_iter") and name.startswith("fd_"):
                 print(f"  {name}: {dt / dc:.1f} ns per run over {dc} runs")
+        k.stop()
+        empty = empty_program_cost()
+        if empty is not None:
+            print(f"  an empty program on sys_exit_openat (bpf_stats' own overhead): "
+                  f"{empty:.1f} ns per run")
     finally:
         with open(STATS, "w") as f:
             f.write(was)
