@@ -325,27 +325,56 @@ int fd_x_close(struct kp_sys_exit *ctx)
 	return 0;
 }
 
-struct range_ctx {
+/*
+ * Count the set bits of the descriptor bitmap @bits in [lo, hi], FD_CHUNK_WORDS longs per
+ * probe read (a 10 000-descriptor table is 157 longs: 5 reads, not 10 000 calls).
+ */
+#define FD_CHUNK_WORDS 32
+
+struct popcount_ctx {
 	unsigned long *bits;
-	__u64 lo, hi; /* inclusive descriptor range */
+	__u64 lo, hi; /* inclusive bit range */
 	__u64 open;
 };
 
-static long count_word(__u64 i, struct range_ctx *c)
+static long count_chunk(__u64 i, struct popcount_ctx *c)
 {
-	__u64 w = c->lo / 64 + i;
-	unsigned long word;
+	unsigned long buf[FD_CHUNK_WORDS], word;
+	__u64 first = c->lo / 64 + i * FD_CHUNK_WORDS, last = c->hi / 64, n;
 
-	if (w > c->hi / 64)
+	if (first > last)
 		return 1;
-	if (bpf_probe_read_kernel(&word, sizeof(word), c->bits + w))
+	n = last - first + 1;
+	if (n > FD_CHUNK_WORDS)
+		n = FD_CHUNK_WORDS;
+	if (bpf_probe_read_kernel(buf, n * sizeof(buf[0]), c->bits + first))
 		return 1;
-	if (w == c->lo / 64)
-		word &= ~0UL << (c->lo % 64);
-	if (w == c->hi / 64 && c->hi % 64 != 63)
-		word &= (1UL << (c->hi % 64 + 1)) - 1;
-	c->open += __builtin_popcountll(word);
+	for (int w = 0; w < FD_CHUNK_WORDS; w++) {
+		if (w >= n)
+			break;
+		word = buf[w];
+		if (first + w == c->lo / 64)
+			word &= ~0UL << (c->lo % 64);
+		if (first + w == last && c->hi % 64 != 63)
+			word &= (1UL << (c->hi % 64 + 1)) - 1;
+		c->open += __builtin_popcountll(word);
+	}
 	return 0;
+}
+
+/* Open descriptors of @fdt in [lo, hi] (hi clamped to the table). */
+static __always_inline __u64 count_open_fds(struct fdtable *fdt, __u64 lo, __u64 hi)
+{
+	struct popcount_ctx c = {.lo = lo, .hi = hi};
+	__u32 max = BPF_CORE_READ(fdt, max_fds);
+
+	if (!max || lo > hi || lo >= max)
+		return 0;
+	if (c.hi >= max)
+		c.hi = max - 1;
+	c.bits = BPF_CORE_READ(fdt, open_fds);
+	bpf_loop((c.hi / 64 - c.lo / 64) / FD_CHUNK_WORDS + 1, count_chunk, &c, 0);
+	return c.open;
 }
 
 /*
@@ -357,23 +386,15 @@ static long count_word(__u64 i, struct range_ctx *c)
 SEC("tracepoint/syscalls/sys_enter_close_range")
 int fd_e_close_range(struct kp_sys_enter *ctx)
 {
-	struct range_ctx c = {.lo = (__u32)ctx->args[0], .hi = (__u32)ctx->args[1]};
 	struct fdtable *fdt;
-	__u32 max;
 
 	if ((__u32)ctx->args[2] & CLOSE_RANGE_CLOEXEC)
 		return 0;
 	fdt = current_fdt();
 	if (!fdt)
 		return 0;
-	max = BPF_CORE_READ(fdt, max_fds);
-	if (!max || c.lo > c.hi || c.lo >= max)
-		return 0;
-	if (c.hi >= max)
-		c.hi = max - 1;
-	c.bits = BPF_CORE_READ(fdt, open_fds);
-	bpf_loop(c.hi / 64 - c.lo / 64 + 1, count_word, &c, 0);
-	pend(KPULSE_FD_PEND_CLOSE_RANGE, 0, c.open);
+	pend(KPULSE_FD_PEND_CLOSE_RANGE, 0,
+	     count_open_fds(fdt, (__u32)ctx->args[0], (__u32)ctx->args[1]));
 	return 0;
 }
 
@@ -398,43 +419,12 @@ int fd_x_close_range(struct kp_sys_exit *ctx)
  * A bit is set from the moment an open reserves the number until close releases it, so
  * a call in flight may count one descriptor that /proc/<pid>/fd does not list yet.
  */
-#define FD_CHUNK_WORDS 32
-
-struct popcount_ctx {
-	unsigned long *bits;
-	__u32 words; /* length of the bitmap in longs */
-	__u64 open;
-};
-
-static long count_chunk(__u64 i, struct popcount_ctx *c)
-{
-	unsigned long buf[FD_CHUNK_WORDS];
-	__u64 first = i * FD_CHUNK_WORDS, n;
-
-	if (first >= c->words)
-		return 1;
-	n = c->words - first;
-	if (n > FD_CHUNK_WORDS)
-		n = FD_CHUNK_WORDS;
-	if (bpf_probe_read_kernel(buf, n * sizeof(buf[0]), c->bits + first))
-		return 1;
-	for (int w = 0; w < FD_CHUNK_WORDS; w++) {
-		if (w >= n)
-			break;
-		c->open += __builtin_popcountll(buf[w]);
-	}
-	return 0;
-}
-
 SEC("iter/task")
 int fd_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct kpulse_fd_proc rec = {};
-	struct popcount_ctx c = {};
 	struct files_struct *files;
-	struct fdtable *fdt;
-	__u32 max_fds;
 
 	if (!task)
 		return 0;
@@ -443,16 +433,11 @@ int fd_iter(struct bpf_iter__task *ctx)
 		return 0;
 	if (task->pid != task->tgid && files == BPF_CORE_READ(task, group_leader, files))
 		return 0;
-	fdt = BPF_CORE_READ(files, fdt);
-	max_fds = BPF_CORE_READ(fdt, max_fds);
-	c.bits = BPF_CORE_READ(fdt, open_fds);
-	c.words = (max_fds + 63) / 64;
-	bpf_loop((c.words + FD_CHUNK_WORDS - 1) / FD_CHUNK_WORDS, count_chunk, &c, 0);
-	if (!c.open)
+	rec.nfds = count_open_fds(BPF_CORE_READ(files, fdt), 0, ~0U);
+	if (!rec.nfds)
 		return 0;
 	rec.files_id = (__u64)files;
 	rec.tgid = task->tgid;
-	rec.nfds = c.open;
 	rec.limit = BPF_CORE_READ(task, signal, rlim[RLIMIT_NOFILE].rlim_cur);
 	BPF_CORE_READ_STR_INTO(&rec.comm, task, group_leader, comm);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
