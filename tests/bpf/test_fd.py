@@ -64,7 +64,7 @@ def emfile_counted_and_limit_ratio_max():
     """A child with RLIMIT_NOFILE soft 64 tries to open 100 files: every EMFILE is counted,
     and it is the process nearest its limit (ratio 1)."""
     need_root()
-    name = "kpulse-fd-lim"
+    name = f"kfd-lim-{os.getpid() % 100000}"  # unique per run
     k = Kpulse(interval="200ms")
     child = FdChild(name)
     child.cmd("limit 64")
@@ -178,7 +178,7 @@ def close_range_counts_open_descriptors_only():
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     assert hard >= n + 500, f"RLIMIT_NOFILE hard limit {hard} leaves no room for {n} fds"
     k = Kpulse(interval="200ms")
-    child = FdChild("kpulse-fd-cr")
+    child = FdChild(f"kfd-cr-{os.getpid() % 100000}")
     child.cmd(f"limit {n + 500}")
     for held in (n, 100):
         assert child.cmd(f"open {held}") == [held, 0]
@@ -196,7 +196,7 @@ def close_range_counts_open_descriptors_only():
 def threads_sharing_a_table_count_once():
     """8 threads and 300 files: the table is counted once, equal to /proc/<pid>/fd."""
     need_root()
-    name = "kpulse-fd-thr"
+    name = f"kfd-thr-{os.getpid() % 100000}"
     k = Kpulse(f"--process.watch={name}", interval="200ms")
     child = FdChild(name)
     base = child.proc_fd_count()
@@ -215,7 +215,7 @@ def thread_with_private_table_adds_its_table():
     """A thread that unshare(CLONE_FILES)s has a table of its own: the process's gauge is
     the sum of its distinct tables, as listed under /proc/<pid>/task/<tid>/fd."""
     need_root()
-    name = "kpulse-fd-prv"
+    name = f"kfd-prv-{os.getpid() % 100000}"
     k = Kpulse(f"--process.watch={name}", interval="200ms")
     child = FdChild(name)
     child.cmd("threads 3")
