@@ -11,7 +11,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := 0.1.0
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libelf zlib libmicrohttpd
+PKGS := libbpf libelf zlib libmicrohttpd gnutls yaml-0.1 libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -34,8 +34,9 @@ FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/
 
 # Debian packages: what building needs, and what the tests need on top.
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libmicrohttpd-dev git
-TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format
+	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git
+TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format openssl
+BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
 Q :=
@@ -45,7 +46,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit bench format check-format clean vmlinux deps test-deps docs
+.PHONY: all run test unit bench format check-format clean vmlinux deps test-deps bench-deps docs
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -94,7 +95,12 @@ $(OUTPUT)/asan/tests/%: tests/unit/%.c tests/unit/harness.h $(OUTPUT)/asan/libkp
 	$(call msg,ASAN-LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
 
-unit: $(UNIT_BINS) $(ASAN_BINS)
+# The daemon itself under ASan + UBSan (LeakSanitizer included), for tests/e2e.
+$(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
+	$(call msg,ASAN-LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 
 # Install whatever Debian package is missing; quick when everything is there.
 define install_missing
@@ -120,6 +126,9 @@ deps:
 test-deps:
 	$(call install_missing,$(TEST_DEPS))
 
+bench-deps:
+	$(call install_missing,$(BENCH_DEPS))
+
 # Set up, build and start kpulse in the foreground (ARGS="--flag=value ..." passes flags).
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -130,7 +139,8 @@ test: test-deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)tests/run
 
-bench: deps
+# Cost figures against DESIGN.md's targets; prints a table, writes docs/BENCHMARKS.md.
+bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/run
 

@@ -20,6 +20,57 @@ struct kpulse_sched_cpu {
 	__u64 span_start_ns; /* bpf_ktime_get_ns() at the last switch or flush */
 	__u32 running_idle;  /* 1 while the idle task is on this CPU */
 	__u32 pad;
+	__u64 cgroup_lost_ns; /* busy time not charged to a cgroup: sched_cgcpu was full */
+	/*
+	 * Busy time of cgroup pending_cgroup not yet added to sched_cgcpu: consecutive spans
+	 * of one cgroup are summed here and committed when another cgroup runs or at flush,
+	 * which saves the hash lookup on most switches.
+	 */
+	__u64 pending_cgroup;
+	__u64 pending_ns;
+};
+
+/*
+ * Run-queue latency, log2 buckets in microseconds: slot 0 counts waits under 1 µs, slot
+ * i (1..24) waits in [2^(i-1), 2^i) µs, so its Prometheus upper bound is 2^i µs; the
+ * last slot counts waits of 2^24 µs (16.8 s) and more (+Inf).
+ */
+#define KPULSE_RQ_BOUNDS 25
+#define KPULSE_RQ_SLOTS (KPULSE_RQ_BOUNDS + 1)
+
+/* One per CPU (sched_rqlat): the CPU a task was switched in on records its wait. */
+struct kpulse_sched_rqlat {
+	__u64 slots[KPULSE_RQ_SLOTS];
+	__u64 sum_ns;
+	__u64 count;
+};
+
+/* sched_cgcpu value (per-CPU hash keyed by the cgroup v2 id): on-CPU time of its tasks. */
+struct kpulse_sched_cgroup {
+	__u64 cpu_ns;
+};
+
+/* Watched process names (--process.watch), in .rodata: comm padded with zeros. */
+#define KPULSE_WATCH_MAX 64
+#define KPULSE_COMM_LEN 16
+
+struct kpulse_sched_comm {
+	char name[KPULSE_COMM_LEN];
+};
+
+/*
+ * What the task iterator writes for each thread of a watched process (its group
+ * leader's comm is a watched name). runtime_ns is the thread's own on-CPU time; the
+ * leader's record also adds the time of the process's threads that already exited
+ * (signal->sum_sched_runtime), so the records of one tgid sum to the process's total.
+ */
+struct kpulse_sched_proc {
+	__u32 tgid;
+	__u32 watch;	  /* index into the watch list */
+	__u64 runtime_ns; /* see above */
+	__u64 start_ns;	  /* group leader's start time, CLOCK_MONOTONIC */
+	__u32 leader;	  /* 1 for the group leader's record */
+	__u32 alive;	  /* leader only: 1 while the process has a live thread */
 };
 
 #endif /* KPULSE_SCHED_H */

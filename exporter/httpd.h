@@ -5,13 +5,16 @@
 
 #include <stdint.h>
 #include "snapshot.h"
+#include "webconfig.h"
 
 struct httpd_opts {
-	int listen_fd;		  /* from httpd__listen() */
-	const char *metrics_path; /* e.g. "/metrics" */
-	uint64_t stale_ns;	  /* /healthz fails when the last tick is older than this */
-	unsigned int conn_limit;
-	unsigned int timeout_s;
+	int listen_fd;		     /* from httpd__listen() */
+	const char *metrics_path;    /* e.g. "/metrics" */
+	uint64_t stale_ns;	     /* /healthz fails when the last tick is older than this */
+	unsigned int conn_limit;     /* open connections, idle ones included */
+	unsigned int max_requests;   /* requests being answered at once; beyond: 503 */
+	unsigned int timeout_s;	     /* a connection idle this long is closed */
+	const struct webconfig *web; /* TLS and basic auth; NULL for plain HTTP */
 };
 
 struct httpd;

@@ -14,6 +14,7 @@ enum metric_type {
 	METRIC_GAUGE,
 	METRIC_COUNTER,
 	METRIC_HISTOGRAM,
+	METRIC_INFO, /* value 1, labels carry the information; name ends in _info */
 };
 
 struct metric_desc {

@@ -10,8 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Every body a scrape can be served, rendered (and compressed) once per tick. */
 enum snap_body {
-	SNAP_TEXT, /* text format 0.0.4 */
+	SNAP_TEXT,	  /* text format 0.0.4 */
+	SNAP_TEXT_GZIP,	  /* the same, gzip-compressed */
+	SNAP_OPENMETRICS, /* OpenMetrics 1.0.0 */
+	SNAP_OPENMETRICS_GZIP,
 	SNAP_NBODIES,
 };
 

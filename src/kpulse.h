@@ -16,6 +16,10 @@ struct kpulse_config {
 	const char *pin_path; /* "" disables pinning */
 	bool strict;	      /* any collector failure is fatal */
 	unsigned int max_connections;
+	unsigned int max_requests; /* --web.max-requests: answered at once, beyond: 503 */
+	const char *web_config;	   /* --web.config.file: TLS and basic auth; "" for none */
+	const char *run_as;	   /* --run-as: user to become once loaded; "root" keeps root */
+	bool bpf_stats;		   /* --bpf.stats: kernel BPF run-time statistics */
 	const char *process_watch; /* --process.watch, as given */
 	/* Parsed from process_watch: process names (comm, at most 15 bytes) to always export. */
 	char **watch;

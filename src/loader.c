@@ -13,6 +13,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
 
@@ -51,10 +52,24 @@ int loader__check_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) ? -ENOENT : 0;
 }
 
+/* libbpf's first warning since loader__clear_reason(): usually the most specific. */
+static char first_warn[512];
+
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
+	size_t n;
 
+	if (level == LIBBPF_WARN && !first_warn[0]) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		vsnprintf(first_warn, sizeof(first_warn), fmt, copy);
+		va_end(copy);
+		n = strlen(first_warn);
+		while (n && (first_warn[n - 1] == '\n' || first_warn[n - 1] == ' '))
+			first_warn[--n] = '\0';
+	}
 	if (level == LIBBPF_DEBUG && kp_log_level < KP_LOG_DEBUG)
 		return 0;
 	/* libbpf's warnings are detail for the one error line the caller prints. */
@@ -63,6 +78,17 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	log_debug("libbpf: %s", line);
 	return 0;
+}
+
+void loader__clear_reason(void)
+{
+	first_warn[0] = '\0';
+}
+
+const char *loader__reason(void)
+{
+	/* libbpf starts its messages with "libbpf: "; the caller says where it comes from. */
+	return strncmp(first_warn, "libbpf: ", 8) ? first_warn : first_warn + 8;
 }
 
 void loader__init_libbpf(void)
@@ -116,8 +142,96 @@ bool loader__probe_tp_btf(const char *tp)
 	return true;
 }
 
+/*
+ * A text signature of BTF type @id: what the bytes mean, not just how many there are.
+ * Struct and member names, offsets and sizes, recursively; typedefs and qualifiers are
+ * looked through (renaming a typedef does not change a layout).
+ */
+static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size_t *pos, int depth)
+{
+	const struct btf_type *t;
+	__u16 i;
+
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		if (*pos < len)                                                                    \
+			*pos += snprintf(out + *pos, len - *pos, __VA_ARGS__);                     \
+	} while (0)
+	t = btf__type_by_id(btf, id);
+	while (t && (btf_is_typedef(t) || btf_is_mod(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t) {
+		PUT("void");
+		return;
+	}
+	if (btf_is_int(t)) {
+		PUT("int%u%s", btf_int_bits(t), btf_int_encoding(t) & BTF_INT_SIGNED ? "s" : "");
+	} else if (btf_is_composite(t)) {
+		const struct btf_member *m = btf_members(t);
+
+		PUT("%s %s(%u){", btf_is_struct(t) ? "struct" : "union",
+		    btf__name_by_offset(btf, t->name_off), t->size);
+		for (i = 0; i < btf_vlen(t) && depth < 8; i++, m++) {
+			PUT("%s@%u:", btf__name_by_offset(btf, m->name_off),
+			    btf_member_bit_offset(t, i));
+			btf_sig(btf, m->type, out, len, pos, depth + 1);
+			PUT(";");
+		}
+		PUT("}");
+	} else if (btf_is_array(t)) {
+		PUT("[%u]", btf_array(t)->nelems);
+		btf_sig(btf, btf_array(t)->type, out, len, pos, depth + 1);
+	} else if (btf_is_enum(t)) {
+		PUT("enum%u", t->size);
+	} else if (btf_is_ptr(t)) {
+		PUT("ptr");
+	} else {
+		PUT("kind%u", btf_kind(t));
+	}
+#undef PUT
+}
+
+/* Same BTF key and value types? A layout change that keeps the sizes shows up here. */
+static bool btf_compatible(const struct bpf_map_info *info, struct bpf_object *obj,
+			   const struct bpf_map *map, char *why, size_t len)
+{
+	const struct btf *ours = bpf_object__btf(obj);
+	char a[2048], b[2048];
+	struct btf *theirs;
+	size_t pa, pb;
+	bool same;
+	int k;
+
+	if (!ours || !bpf_map__btf_value_type_id(map))
+		return true; /* nothing to compare with */
+	if (!info->btf_id || !info->btf_value_type_id) {
+		snprintf(why, len, "the pinned map has no BTF types");
+		return false;
+	}
+	theirs = btf__load_from_kernel_by_id(info->btf_id);
+	if (libbpf_get_error(theirs)) {
+		snprintf(why, len, "cannot read the pinned map's BTF: %s", strerror(errno));
+		return false;
+	}
+	same = true;
+	for (k = 0; k < 2 && same; k++) {
+		pa = pb = 0;
+		btf_sig(theirs, k ? info->btf_value_type_id : info->btf_key_type_id, a, sizeof(a),
+			&pa, 0);
+		btf_sig(ours, k ? bpf_map__btf_value_type_id(map) : bpf_map__btf_key_type_id(map),
+			b, sizeof(b), &pb, 0);
+		same = !strcmp(a, b);
+		if (!same)
+			snprintf(why, len, "%s type differs: pinned %.400s, now %.400s",
+				 k ? "value" : "key", a, b);
+	}
+	btf__free(theirs);
+	return same;
+}
+
 /* Does the map pinned at @path have the layout @map will be created with? */
-static bool pinned_compatible(int fd, const struct bpf_map *map, char *why, size_t len)
+static bool pinned_compatible(int fd, struct bpf_object *obj, const struct bpf_map *map, char *why,
+			      size_t len)
 {
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
@@ -137,13 +251,13 @@ static bool pinned_compatible(int fd, const struct bpf_map *map, char *why, size
 			 bpf_map__max_entries(map));
 		return false;
 	}
-	return true;
+	return btf_compatible(&info, obj, map, why, len);
 }
 
 int loader__pin_maps(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_map *map;
-	char path[512], why[160];
+	char path[512], why[1024];
 	int err, fd;
 
 	if (!dir || !*dir)
@@ -160,7 +274,7 @@ int loader__pin_maps(struct bpf_object *obj, const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
-			if (!pinned_compatible(fd, map, why, sizeof(why))) {
+			if (!pinned_compatible(fd, obj, map, why, sizeof(why))) {
 				log_warn("replacing pinned map %s: %s", path, why);
 				unlink(path);
 			}

@@ -13,6 +13,10 @@ int loader__check_privileges(char *why, size_t len);
 int loader__check_btf(void);
 /* Route libbpf's messages through our log (debug level shows libbpf's own detail). */
 void loader__init_libbpf(void);
+/* Forget libbpf's last reason; loader__reason() then reports only what comes after. */
+void loader__clear_reason(void);
+/* libbpf's first warning since loader__clear_reason() ("" if none): the why of a failure. */
+const char *loader__reason(void);
 /* Mount bpffs at /sys/fs/bpf when it is not mounted there; -errno on failure. */
 int loader__mount_bpffs(void);
 /* Mount tracefs at /sys/kernel/tracing when needed by classic tracepoints. */

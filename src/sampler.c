@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One tick: sample the collectors, add self metrics, render text once, publish. */
+/* One tick: sample the collectors, add self metrics, render each format once, publish. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "expfmt.h"
+#include "gzip.h"
 #include "log.h"
 #include "sampler.h"
+#include "self.h"
 
 static const struct metric_desc build_info = {
 	"kpulse_build_info",
-	METRIC_GAUGE,
+	METRIC_INFO,
 	"version,revision",
 	"A metric with a constant '1' value labeled by the kpulse version and git revision.",
 };
@@ -77,12 +79,27 @@ static void sample_collector(struct collector *c, const struct tick *t, struct m
 	mset__add(set, &collector_duration, c->duration_s, c->name);
 }
 
+/* Render @set with @encode into @plain, and its gzip compression into @gz. */
+static int render_body(const struct mset *set, int (*encode)(const struct mset *, struct buf *),
+		       struct snap_bytes *plain, struct snap_bytes *gz)
+{
+	struct buf b = {};
+	int err;
+
+	err = encode(set, &b);
+	plain->data = buf__steal(&b, &plain->len);
+	if (err || !plain->data) {
+		buf__free(&b);
+		return err ? err : -ENOMEM;
+	}
+	return gzip__compress(plain->data, plain->len, &gz->data, &gz->len);
+}
+
 int sampler__tick(struct sampler *s)
 {
 	struct tick t = {.now_ns = mono_now_ns(), .seq = s->seq};
 	struct collector *const *c;
 	struct snapshot *snap;
-	struct buf text = {};
 	int err;
 
 	t.elapsed_ns = s->seq ? t.now_ns - s->prev_ns : 0;
@@ -91,18 +108,21 @@ int sampler__tick(struct sampler *s)
 		if ((*c)->enabled)
 			sample_collector(*c, &t, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
+	self__sample(s->set);
 	s->prev_ns = t.now_ns;
 	s->seq++;
 
 	snap = snapshot__new(t.now_ns);
 	if (!snap)
 		return -ENOMEM;
-	err = expfmt__text(s->set, &text);
-	snap->body[SNAP_TEXT].data = buf__steal(&text, &snap->body[SNAP_TEXT].len);
-	if (err || !snap->body[SNAP_TEXT].data) {
-		buf__free(&text);
+	err = render_body(s->set, expfmt__text, &snap->body[SNAP_TEXT],
+			  &snap->body[SNAP_TEXT_GZIP]);
+	if (!err)
+		err = render_body(s->set, expfmt__openmetrics, &snap->body[SNAP_OPENMETRICS],
+				  &snap->body[SNAP_OPENMETRICS_GZIP]);
+	if (err) {
 		snapshot__put(snap);
-		return err ? err : -ENOMEM;
+		return err;
 	}
 	snapstore__publish(s->store, snap, mono_now_ns());
 	return 0;

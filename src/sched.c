@@ -1,18 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Scheduler collector: per-CPU busy time and context switches (bpf/sched.bpf.c). */
+/*
+ * Scheduler collector (bpf/sched.bpf.c): per-CPU busy time and context switches, run-queue
+ * latency, per-cgroup CPU time and watched processes.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collector.h"
+#include "cgroup.h"
 #include "cpus.h"
 #include "loader.h"
 #include "log.h"
 #include "rate.h"
 #include "sched.h"
+#include "sched_acct.h"
 #include "sched.skel.h"
+
+/* Flags (defaults until parsed). */
+static bool rq_per_cpu;
+static unsigned int cg_depth = 3;
+static const char *cg_include = "";
+static const char *cg_exclude = "";
+static unsigned int cg_max = 8192;
+
+static const struct flag sched_flags[] = {
+	{"collector.sched.runqueue-per-cpu", FLAG_BOOL, &rq_per_cpu,
+	 "also export the run-queue latency histogram per CPU"},
+	{"collector.sched.cgroup-depth", FLAG_UINT, &cg_depth,
+	 "roll cgroups deeper than this up into their ancestor (0 = everything into \"/\")"},
+	{"collector.sched.cgroup-include", FLAG_STRING, &cg_include,
+	 "regex of rolled-up cgroup paths to export (empty: all)"},
+	{"collector.sched.cgroup-exclude", FLAG_STRING, &cg_exclude,
+	 "regex of rolled-up cgroup paths not to export"},
+	{"collector.sched.cgroup-max", FLAG_UINT, &cg_max,
+	 "cgroups tracked in the kernel map; time of more is counted in no cgroup (logged)"},
+	{NULL},
+};
 
 static const struct metric_desc cpu_busy_seconds = {
 	"kpulse_cpu_busy_seconds_total",
@@ -39,14 +68,76 @@ static const struct metric_desc context_switches = {
 	"Context switches on each CPU (eBPF, sched_switch).",
 };
 
+static const struct metric_desc rq_latency = {
+	"kpulse_sched_runqueue_latency_seconds",
+	METRIC_HISTOGRAM,
+	"",
+	"Time runnable tasks waited for a CPU: from sched_wakeup, sched_wakeup_new or "
+	"preemption while runnable to sched_switch onto a CPU (eBPF, log2 buckets).",
+};
+static const struct metric_desc rq_latency_cpu = {
+	"kpulse_sched_cpu_runqueue_latency_seconds",
+	METRIC_HISTOGRAM,
+	"cpu",
+	"Run-queue latency by the CPU the task was switched in on "
+	"(--collector.sched.runqueue-per-cpu).",
+};
+static const struct metric_desc cgroup_cpu_seconds = {
+	"kpulse_cgroup_cpu_seconds_total",
+	METRIC_COUNTER,
+	"cgroup",
+	"On-CPU time of the tasks of each cgroup v2, deeper cgroups rolled up to "
+	"--collector.sched.cgroup-depth; includes removed descendants (eBPF, sched_switch).",
+};
+static const struct metric_desc cgroup_cpu_ratio = {
+	"kpulse_cgroup_cpu_ratio",
+	METRIC_GAUGE,
+	"cgroup",
+	"Share of the machine's CPU capacity (elapsed time x online CPUs) each cgroup used "
+	"over the last sampler interval (0..1).",
+};
+static const struct metric_desc process_running = {
+	"kpulse_process_running",
+	METRIC_GAUGE,
+	"name",
+	"Live processes (thread groups) whose name (comm) is a --process.watch name; 0 when "
+	"none (eBPF task iterator).",
+};
+static const struct metric_desc process_cpu_ratio = {
+	"kpulse_process_cpu_ratio",
+	METRIC_GAUGE,
+	"name",
+	"Share of the machine's CPU capacity (elapsed time x online CPUs) the processes of each "
+	"--process.watch name used over the last sampler interval (0..1).",
+};
+
 static const struct metric_desc *const sched_metrics[] = {
-	&cpu_busy_seconds, &cpu_busy_ratio, &cpu_busy_ratio_all, &context_switches, NULL,
+	&cpu_busy_seconds,
+	&cpu_busy_ratio,
+	&cpu_busy_ratio_all,
+	&context_switches,
+	&rq_latency,
+	&rq_latency_cpu,
+	&cgroup_cpu_seconds,
+	&cgroup_cpu_ratio,
+	&process_running,
+	&process_cpu_ratio,
+	NULL,
 };
 
 struct cpu_prev {
 	__u64 busy_ns;
 	__u64 span_ns; /* span_start_ns after the previous flush */
 	bool valid;
+};
+
+/* One watched process as of the last iterator run. */
+struct proc {
+	__u32 tgid;
+	__u32 watch;
+	__u64 runtime_ns;
+	__u64 start_ns;
+	bool alive;
 };
 
 struct sched {
@@ -56,6 +147,19 @@ struct sched {
 	struct kpulse_sched_cpu *vals;
 	struct cpu_prev *prev;
 	bool *online;
+	struct kpulse_sched_rqlat *rq; /* per-CPU values of sched_rqlat */
+	/* Per-cgroup CPU time; cg_ok false when there is no cgroup2 mount. */
+	bool cg_ok;
+	struct cgroups cgroups;
+	struct cgacct acct;
+	struct kpulse_sched_cgroup *cgvals;
+	__u64 cg_lost_ns;
+	/* Watched processes: the iterator's output and the previous run, sorted by tgid. */
+	char *iterbuf;
+	size_t iterlen, itercap;
+	struct proc *procs, *prev_procs;
+	size_t nprocs, nprev_procs, capprocs, capprev;
+	__u64 prev_iter_ns; /* CLOCK_MONOTONIC when the previous iterator run started */
 };
 
 /* Run the flush program on @cpu (see bpf/sched.bpf.c); -ENXIO if the CPU is offline. */
@@ -68,44 +172,73 @@ static int flush_cpu(struct sched *s, int cpu, enum kpulse_sched_flush mode)
 	return bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.sched_flush), &opts);
 }
 
+/* The raw_tp twins' run-queue start times (unused with tp_btf, see bpf/sched.bpf.c). */
+#define RQPID_MAX 16384
+
 static int load_attach(struct sched *s, bool use_btf)
 {
-	struct bpf_link *link;
+	struct sched_bpf *skel;
+	size_t i;
 	int err, cpu;
 
 	/* Open BPF application */
-	s->skel = sched_bpf__open();
-	if (!s->skel)
+	s->skel = skel = sched_bpf__open();
+	if (!skel)
 		return -errno;
-	/* Configure: one of the two sched_switch twins, pinned maps */
-	bpf_program__set_autoload(s->skel->progs.sched_switch_btf, use_btf);
-	bpf_program__set_autoload(s->skel->progs.sched_switch_raw, !use_btf);
-	err = loader__pin_maps(s->skel->obj, s->cfg->pin_path);
+	/* Configure: one twin of each tracepoint, the watch list, map sizes, pinned maps */
+	bpf_program__set_autoload(skel->progs.sched_switch_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.sched_switch_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
+	skel->rodata->nwatch = s->cfg->nwatch;
+	for (i = 0; i < s->cfg->nwatch; i++)
+		strncpy((char *)skel->rodata->watch[i].name, s->cfg->watch[i], KPULSE_COMM_LEN - 1);
+	err = bpf_map__set_max_entries(skel->maps.sched_cgcpu, cg_max ? cg_max : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.sched_rqpid, use_btf ? 1 : RQPID_MAX);
+	if (err)
+		return err;
+	err = loader__pin_maps(skel->obj, s->cfg->pin_path);
 	if (err)
 		return err;
 	/* Load & verify BPF programs */
-	err = sched_bpf__load(s->skel);
+	err = sched_bpf__load(skel);
 	if (err)
 		return err;
 	/* Start every online CPU's span now; a reused pinned map holds stale spans. */
 	for (cpu = 0; cpu < s->ncpus; cpu++)
 		if (s->online[cpu])
 			flush_cpu(s, cpu, KPULSE_FLUSH_RESET);
-	/* Attach tracepoint handler (the flush program is run, never attached) */
-	link = bpf_program__attach(use_btf ? s->skel->progs.sched_switch_btf
-					   : s->skel->progs.sched_switch_raw);
-	if (!link)
-		return -errno;
-	if (use_btf)
-		s->skel->links.sched_switch_btf = link;
-	else
-		s->skel->links.sched_switch_raw = link;
+	/* Attach tracepoint handlers and the iterator (the flush program is run, never attached) */
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+	} progs[] = {
+		{skel->progs.sched_switch_btf, &skel->links.sched_switch_btf},
+		{skel->progs.sched_switch_raw, &skel->links.sched_switch_raw},
+		{skel->progs.sched_wakeup_btf, &skel->links.sched_wakeup_btf},
+		{skel->progs.sched_wakeup_raw, &skel->links.sched_wakeup_raw},
+		{skel->progs.sched_wakeup_new_btf, &skel->links.sched_wakeup_new_btf},
+		{skel->progs.sched_wakeup_new_raw, &skel->links.sched_wakeup_new_raw},
+		{skel->progs.sched_procs, &skel->links.sched_procs},
+	};
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!bpf_program__autoload(progs[i].prog))
+			continue;
+		*progs[i].link = bpf_program__attach(progs[i].prog);
+		if (!*progs[i].link)
+			return -errno;
+	}
 	return 0;
 }
 
 static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct sched *s = calloc(1, sizeof(*s));
+	char why[512];
 	bool use_btf;
 	int err;
 
@@ -113,49 +246,72 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	c->priv = s;
 	s->cfg = cfg;
+	if (cfg->nwatch > KPULSE_WATCH_MAX) {
+		log_error("failed to watch processes: at most %d --process.watch names",
+			  KPULSE_WATCH_MAX);
+		return -E2BIG;
+	}
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0)
 		return s->ncpus ? s->ncpus : -EINVAL;
 	s->vals = calloc(s->ncpus, sizeof(*s->vals));
 	s->prev = calloc(s->ncpus, sizeof(*s->prev));
 	s->online = calloc(s->ncpus, sizeof(*s->online));
-	if (!s->vals || !s->prev || !s->online)
+	s->rq = calloc(s->ncpus, sizeof(*s->rq));
+	s->cgvals = calloc(s->ncpus, sizeof(*s->cgvals));
+	if (!s->vals || !s->prev || !s->online || !s->rq || !s->cgvals)
 		return -ENOMEM;
 	err = cpus__read_online(cfg->sysfs, s->online, s->ncpus);
 	if (err) {
 		log_error("failed to read online CPUs under %s: %s", cfg->sysfs, strerror(-err));
 		return err;
 	}
+	err = cgroups__init(&s->cgroups, cfg->procfs, cg_depth, cg_include, cg_exclude, why,
+			    sizeof(why));
+	if (err == -EINVAL) {
+		log_error("failed to set up cgroup filters: %s", why);
+		return err;
+	}
+	s->cg_ok = !err;
+	if (err)
+		log_warn("no per-cgroup CPU time: %s", why);
+	else if ((err = cgroups__scan(&s->cgroups)))
+		log_warn("failed to scan cgroups under %s: %s", s->cgroups.mount, strerror(-err));
 
 	use_btf = loader__probe_tp_btf("sched_switch");
 	err = load_attach(s, use_btf);
 	if (err && use_btf) {
-		log_warn("tp_btf/sched_switch failed (%s), falling back to raw_tp", strerror(-err));
+		log_warn("tp_btf sched programs failed (%s), falling back to raw_tp",
+			 strerror(-err));
 		sched_bpf__destroy(s->skel);
 		err = load_attach(s, false);
 	}
 	if (err) {
-		log_error("failed to load and attach sched_switch: %s", strerror(-err));
+		log_error("failed to load and attach the sched programs: %s", strerror(-err));
 		return err;
 	}
-	log_debug("sched: attached sched_switch as %s", use_btf ? "tp_btf" : "raw_tp");
+	log_debug("sched: attached sched_switch and sched_wakeup(_new) as %s",
+		  use_btf ? "tp_btf" : "raw_tp");
 	return 0;
 }
 
-static int sched_sample(struct collector *c, const struct tick *t, struct mset *out)
+static int online_count(const struct sched *s)
 {
-	struct sched *s = c->priv;
-	__u64 busy_sum = 0, span_sum = 0;
+	int cpu, n = 0;
+
+	for (cpu = 0; cpu < s->ncpus; cpu++)
+		n += s->online[cpu];
+	return n;
+}
+
+/* Busy time and context switches per CPU (sched_cpu), after the flush. */
+static int sample_cpus(struct sched *s, struct mset *out)
+{
+	__u64 busy_sum = 0, span_sum = 0, lost = 0;
 	__u32 zero = 0;
 	char cpu_label[16];
-	int cpu, err;
+	int cpu;
 
-	err = cpus__read_online(s->cfg->sysfs, s->online, s->ncpus);
-	if (err)
-		return err;
-	for (cpu = 0; cpu < s->ncpus; cpu++)
-		if (s->online[cpu] && flush_cpu(s, cpu, KPULSE_FLUSH_ACCOUNT))
-			s->online[cpu] = false; /* went offline since we read the list */
 	if (bpf_map__lookup_elem(s->skel->maps.sched_cpu, &zero, sizeof(zero), s->vals,
 				 sizeof(*s->vals) * s->ncpus, 0))
 		return -errno;
@@ -165,6 +321,7 @@ static int sched_sample(struct collector *c, const struct tick *t, struct mset *
 		struct cpu_prev *p = &s->prev[cpu];
 		double ratio;
 
+		lost += v->cgroup_lost_ns;
 		if (!s->online[cpu]) {
 			p->valid = false;
 			continue;
@@ -189,7 +346,309 @@ static int sched_sample(struct collector *c, const struct tick *t, struct mset *
 		rate__ratio(0, busy_sum, span_sum, &all);
 		mset__add(out, &cpu_busy_ratio_all, all);
 	}
+	if (lost > s->cg_lost_ns && !s->cg_lost_ns)
+		log_warn("sched_cgcpu is full (%u cgroups): CPU time of further cgroups is not "
+			 "counted per cgroup; raise --collector.sched.cgroup-max",
+			 cg_max);
+	s->cg_lost_ns = lost;
 	return 0;
+}
+
+/* Run-queue latency: per-CPU log2 slots summed over every possible CPU (they only grow). */
+static int sample_rqlat(struct sched *s, struct mset *out)
+{
+	uint64_t counts[KPULSE_RQ_SLOTS] = {}, cpu_counts[KPULSE_RQ_SLOTS];
+	double bounds[KPULSE_RQ_BOUNDS];
+	__u64 sum_ns = 0;
+	__u32 zero = 0;
+	char cpu_label[16];
+	int cpu, i;
+
+	if (bpf_map__lookup_elem(s->skel->maps.sched_rqlat, &zero, sizeof(zero), s->rq,
+				 sizeof(*s->rq) * s->ncpus, 0))
+		return -errno;
+	sched__rq_bounds(bounds, KPULSE_RQ_BOUNDS);
+	for (cpu = 0; cpu < s->ncpus; cpu++) {
+		for (i = 0; i < KPULSE_RQ_SLOTS; i++) {
+			counts[i] += s->rq[cpu].slots[i];
+			cpu_counts[i] = s->rq[cpu].slots[i];
+		}
+		sum_ns += s->rq[cpu].sum_ns;
+		if (rq_per_cpu && s->online[cpu]) {
+			snprintf(cpu_label, sizeof(cpu_label), "%d", cpu);
+			mset__histogram(out, &rq_latency_cpu, bounds, cpu_counts, KPULSE_RQ_BOUNDS,
+					(double)s->rq[cpu].sum_ns / 1e9, cpu_label);
+		}
+	}
+	/* _count is the +Inf bucket, the sum of the slots; the kernel's count agrees. */
+	return mset__histogram(out, &rq_latency, bounds, counts, KPULSE_RQ_BOUNDS,
+			       (double)sum_ns / 1e9);
+}
+
+/* true if the cgroup at @path (below the mount) still exists as cgroup @id. */
+static bool cgroup_exists(const struct sched *s, const char *path, __u64 id)
+{
+	char full[8192];
+	struct stat st;
+
+	snprintf(full, sizeof(full), "%s%s", s->cgroups.mount, strcmp(path, "/") ? path : "");
+	return !stat(full, &st) && (id == 0 || st.st_ino == id);
+}
+
+static bool label_exists(const char *label, void *ctx)
+{
+	return cgroup_exists(ctx, label, 0);
+}
+
+/*
+ * Per-cgroup CPU time. An id not seen before is resolved with a rescan; a known id whose
+ * total did not grow is checked with stat(): if its directory is gone, its total is
+ * carried into its label and its kernel entry deleted (the label's counter keeps it).
+ * Time of a cgroup created and removed between two ticks cannot be resolved and is lost.
+ */
+static int sample_cgroups(struct sched *s, const struct tick *t, struct mset *out)
+{
+	struct bpf_map *map = s->skel->maps.sched_cgcpu;
+	__u64 key, next, *keys = NULL, *sums = NULL;
+	size_t n = 0, cap = 0, i;
+	bool scanned = false;
+	double cap_ns;
+	int cpu, err = 0;
+
+	/* Read everything first: entries are deleted below. */
+	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
+	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
+		key = next;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), s->cgvals,
+					 sizeof(*s->cgvals) * s->ncpus, 0))
+			continue; /* deleted meanwhile */
+		if (n == cap) {
+			void *k2, *s2;
+
+			cap = cap ? cap * 2 : 256;
+			k2 = realloc(keys, cap * sizeof(*keys));
+			if (k2)
+				keys = k2;
+			s2 = realloc(sums, cap * sizeof(*sums));
+			if (s2)
+				sums = s2;
+			if (!k2 || !s2) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		keys[n] = key;
+		sums[n] = 0;
+		for (cpu = 0; cpu < s->ncpus; cpu++)
+			sums[n] += s->cgvals[cpu].cpu_ns;
+		n++;
+	}
+	err = 0;
+
+	cgacct__begin(&s->acct);
+	for (i = 0; i < n; i++) {
+		struct cgacct_id *e = cgacct__find(&s->acct, keys[i]);
+		const struct cgroup_node *node;
+
+		if (e && (sums[i] > e->ns || cgroup_exists(s, e->path, e->id))) {
+			cgacct__set(&s->acct, keys[i], NULL, NULL, sums[i]);
+			continue;
+		}
+		if (e) {
+			/* Removed: carry, then forget the kernel entry. */
+			e->seen = true;
+			cgacct__remove(&s->acct, keys[i]);
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+			continue;
+		}
+		if (!scanned) {
+			scanned = true;
+			if ((err = cgroups__scan(&s->cgroups)))
+				goto out;
+		}
+		node = cgroups__find(&s->cgroups, keys[i]);
+		if (!node) {
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+			continue;
+		}
+		err = cgacct__set(&s->acct, keys[i], node->path, node->rolled_up, sums[i]);
+		if (err)
+			goto out;
+	}
+	cgacct__settle(&s->acct, label_exists, s);
+
+	cap_ns = (double)t->elapsed_ns * online_count(s);
+	for (i = 0; i < s->acct.nlabels; i++) {
+		const struct cgacct_label *l = &s->acct.labels[i];
+		double ratio;
+
+		mset__add(out, &cgroup_cpu_seconds, (double)l->total_ns / 1e9, l->name);
+		if (l->prev_valid && cap_ns > 0 &&
+		    rate__ratio(l->prev_ns, l->total_ns, (uint64_t)cap_ns, &ratio))
+			mset__add(out, &cgroup_cpu_ratio, ratio, l->name);
+	}
+	cgacct__rotate(&s->acct);
+out:
+	free(keys);
+	free(sums);
+	return err;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct proc *x = a, *y = b;
+
+	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
+}
+
+/* Run the task iterator once: its kpulse_sched_proc records, in s->iterbuf. */
+static int read_iter(struct sched *s)
+{
+	ssize_t r;
+	int fd, err = 0;
+
+	fd = bpf_iter_create(bpf_link__fd(s->skel->links.sched_procs));
+	if (fd < 0)
+		return -errno;
+	s->iterlen = 0;
+	for (;;) {
+		if (s->itercap - s->iterlen < 4096) {
+			size_t cap = s->itercap ? s->itercap * 2 : 65536;
+			char *p = realloc(s->iterbuf, cap);
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			s->iterbuf = p;
+			s->itercap = cap;
+		}
+		r = read(fd, s->iterbuf + s->iterlen, s->itercap - s->iterlen);
+		if (r < 0) {
+			err = -errno;
+			break;
+		}
+		if (!r)
+			break;
+		s->iterlen += r;
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * Watched processes from the task iterator. A process's CPU time is the sum of its
+ * threads' (exited threads included, via signal->sum_sched_runtime); the ratio counts
+ * each process's growth since the previous run, or its whole runtime if it started since
+ * then. Lost: the last interval of a process that exited before this run (its time
+ * moves to its parent's cutime, which we do not follow), and a process that started
+ * and exited between two runs.
+ */
+static int sample_procs(struct sched *s, struct mset *out)
+{
+	const struct kpulse_sched_proc *r;
+	size_t nrec, i, j, nw = s->cfg->nwatch;
+	uint64_t running[KPULSE_WATCH_MAX] = {}, delta[KPULSE_WATCH_MAX] = {};
+	struct timespec ts;
+	__u64 now, elapsed;
+	double cap_ns;
+	int err;
+
+	if (!nw)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+	err = read_iter(s);
+	if (err)
+		return err;
+	nrec = s->iterlen / sizeof(*r);
+	if (nrec > s->capprocs) {
+		void *p = realloc(s->procs, nrec * sizeof(*s->procs));
+
+		if (!p)
+			return -ENOMEM;
+		s->procs = p;
+		s->capprocs = nrec;
+	}
+	/* One entry per thread, sorted, then folded into one per process. */
+	for (i = 0; i < nrec; i++) {
+		r = (const struct kpulse_sched_proc *)s->iterbuf + i;
+		s->procs[i] = (struct proc){r->tgid, r->watch, r->runtime_ns, r->start_ns,
+					    r->leader && r->alive};
+	}
+	qsort(s->procs, nrec, sizeof(*s->procs), cmp_proc);
+	for (i = 0, j = 0; i < nrec; i++) {
+		if (j && s->procs[j - 1].tgid == s->procs[i].tgid) {
+			s->procs[j - 1].runtime_ns += s->procs[i].runtime_ns;
+			s->procs[j - 1].alive |= s->procs[i].alive;
+		} else {
+			s->procs[j++] = s->procs[i];
+		}
+	}
+	s->nprocs = j;
+
+	for (i = 0; i < s->nprocs; i++) {
+		const struct proc *p = &s->procs[i], *q;
+
+		if (p->watch >= nw)
+			continue;
+		running[p->watch] += p->alive;
+		if (!s->prev_iter_ns)
+			continue;
+		q = bsearch(p, s->prev_procs, s->nprev_procs, sizeof(*p), cmp_proc);
+		if (q && q->start_ns == p->start_ns)
+			delta[p->watch] += rate__delta(q->runtime_ns, p->runtime_ns);
+		else if (p->start_ns >= s->prev_iter_ns)
+			delta[p->watch] += p->runtime_ns; /* all of it since the last run */
+	}
+	elapsed = s->prev_iter_ns && now > s->prev_iter_ns ? now - s->prev_iter_ns : 0;
+	cap_ns = (double)elapsed * online_count(s);
+	for (i = 0; i < nw; i++) {
+		double ratio;
+
+		mset__add(out, &process_running, (double)running[i], s->cfg->watch[i]);
+		if (cap_ns > 0 && rate__ratio(0, delta[i], (uint64_t)cap_ns, &ratio))
+			mset__add(out, &process_cpu_ratio, ratio, s->cfg->watch[i]);
+	}
+
+	/* This run becomes the previous one. */
+	{
+		struct proc *tp = s->prev_procs;
+		size_t tc = s->capprev;
+
+		s->prev_procs = s->procs;
+		s->capprev = s->capprocs;
+		s->nprev_procs = s->nprocs;
+		s->procs = tp;
+		s->capprocs = tc;
+	}
+	s->prev_iter_ns = now;
+	return 0;
+}
+
+static int sched_sample(struct collector *c, const struct tick *t, struct mset *out)
+{
+	struct sched *s = c->priv;
+	int cpu, err, err2;
+
+	err = cpus__read_online(s->cfg->sysfs, s->online, s->ncpus);
+	if (err)
+		return err;
+	for (cpu = 0; cpu < s->ncpus; cpu++)
+		if (s->online[cpu] && flush_cpu(s, cpu, KPULSE_FLUSH_ACCOUNT))
+			s->online[cpu] = false; /* went offline since we read the list */
+	err = sample_cpus(s, out);
+	if ((err2 = sample_rqlat(s, out)) && !err)
+		err = err2;
+	if (s->cg_ok && (err2 = sample_cgroups(s, t, out)) && !err) {
+		log_debug("sched: failed to read per-cgroup CPU time: %s", strerror(-err2));
+		err = err2;
+	}
+	if ((err2 = sample_procs(s, out)) && !err) {
+		log_debug("sched: failed to run the task iterator: %s", strerror(-err2));
+		err = err2;
+	}
+	return err;
 }
 
 static void sched_destroy(struct collector *c)
@@ -199,18 +658,28 @@ static void sched_destroy(struct collector *c)
 	if (!s)
 		return;
 	sched_bpf__destroy(s->skel);
+	if (s->cg_ok)
+		cgroups__free(&s->cgroups);
+	cgacct__free(&s->acct);
 	free(s->vals);
 	free(s->prev);
 	free(s->online);
+	free(s->rq);
+	free(s->cgvals);
+	free(s->iterbuf);
+	free(s->procs);
+	free(s->prev_procs);
 	free(s);
 	c->priv = NULL;
 }
 
 struct collector sched_collector = {
 	.name = "sched",
-	.help = "CPU busy time and context switches per CPU, from sched_switch (eBPF)",
+	.help = "CPU busy time, context switches, run-queue latency, per-cgroup CPU time and "
+		"watched processes, from sched_switch, sched_wakeup and a task iterator (eBPF)",
 	.enabled = true,
 	.needs_bpf = true,
+	.flags = sched_flags,
 	.metrics = sched_metrics,
 	.init = sched_init,
 	.sample = sched_sample,

@@ -113,11 +113,11 @@ class Metrics:
             labels = frozenset(self.LABEL.findall(m.group(2) or ""))
             self.samples[(m.group(1), labels)] = float(m.group(3))
 
-    def get(self, name, **labels):
+    def get(self, name, /, **labels):
         """The value of the one series @name{labels}, or None."""
         return self.samples.get((name, frozenset(labels.items())))
 
-    def series(self, name):
+    def series(self, name, /):
         """[(labels dict, value)] of every series of @name."""
         return [(dict(k[1]), v) for k, v in self.samples.items() if k[0] == name]
 

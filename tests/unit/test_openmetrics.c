@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/* OpenMetrics 1.0 rendering, Accept / Accept-Encoding negotiation and gzip bodies. */
+#include <stdlib.h>
+#include <zlib.h>
+#include "expfmt.h"
+#include "gzip.h"
+#include "harness.h"
+#include "metrics.h"
+#include "negotiate.h"
+
+static const struct metric_desc c_req = {"test_requests_total", METRIC_COUNTER, "code",
+					 "Requests \"served\", by code\\class."};
+static const struct metric_desc c_bare = {"test_events", METRIC_COUNTER, "", "No suffix."};
+static const struct metric_desc c_busy = {"test_busy_seconds_total", METRIC_COUNTER, "", "Busy."};
+static const struct metric_desc g_temp = {"test_temperature_celsius", METRIC_GAUGE, "", "A gauge."};
+static const struct metric_desc i_build = {"test_build_info", METRIC_INFO, "version", "Build."};
+static const struct metric_desc h_lat = {"test_latency_seconds", METRIC_HISTOGRAM, "op",
+					 "A histogram."};
+
+static const char *om(struct mset *s, struct buf *b)
+{
+	buf__reset(b);
+	CHECK_INT(expfmt__openmetrics(s, b), 0);
+	return b->data ? b->data : "";
+}
+
+static const char *text(struct mset *s, struct buf *b)
+{
+	buf__reset(b);
+	CHECK_INT(expfmt__text(s, b), 0);
+	return b->data ? b->data : "";
+}
+
+TEST(empty_set_is_just_eof)
+{
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	CHECK_STR(om(s, &b), "# EOF\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(counter_family_drops_total)
+{
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	mset__add(s, &c_req, 3, "200");
+	mset__add(s, &c_bare, 1.5);
+	/* Family names without _total, samples with it; HELP escapes the quote too. */
+	CHECK_STR(om(s, &b), "# TYPE test_events counter\n"
+			     "# HELP test_events No suffix.\n"
+			     "test_events_total 1.5\n"
+			     "# TYPE test_requests counter\n"
+			     "# HELP test_requests Requests \\\"served\\\", by code\\\\class.\n"
+			     "test_requests_total{code=\"200\"} 3\n"
+			     "# EOF\n");
+	/* The text format keeps the full names and does not escape quotes in HELP. */
+	CHECK_STR(text(s, &b), "# HELP test_events No suffix.\n"
+			       "# TYPE test_events counter\n"
+			       "test_events 1.5\n"
+			       "# HELP test_requests_total Requests \"served\", by code\\\\class.\n"
+			       "# TYPE test_requests_total counter\n"
+			       "test_requests_total{code=\"200\"} 3\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(gauge_and_info)
+{
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	mset__add(s, &g_temp, -1.25);
+	mset__add(s, &i_build, 1, "1.2.3");
+	CHECK_STR(om(s, &b), "# TYPE test_build info\n"
+			     "# HELP test_build Build.\n"
+			     "test_build_info{version=\"1.2.3\"} 1\n"
+			     "# TYPE test_temperature_celsius gauge\n"
+			     "# UNIT test_temperature_celsius celsius\n"
+			     "# HELP test_temperature_celsius A gauge.\n"
+			     "test_temperature_celsius -1.25\n"
+			     "# EOF\n");
+	/* Text 0.0.4 has no info type: a gauge named _info, as client_golang does. */
+	CHECK_STR(text(s, &b), "# HELP test_build_info Build.\n"
+			       "# TYPE test_build_info gauge\n"
+			       "test_build_info{version=\"1.2.3\"} 1\n"
+			       "# HELP test_temperature_celsius A gauge.\n"
+			       "# TYPE test_temperature_celsius gauge\n"
+			       "test_temperature_celsius -1.25\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(histogram)
+{
+	static const double bounds[] = {0.5, 1};
+	static const uint64_t counts[] = {2, 0, 1};
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	mset__histogram(s, &h_lat, bounds, counts, 2, 3.25, "read");
+	CHECK_STR(om(s, &b), "# TYPE test_latency_seconds histogram\n"
+			     "# UNIT test_latency_seconds seconds\n"
+			     "# HELP test_latency_seconds A histogram.\n"
+			     "test_latency_seconds_bucket{op=\"read\",le=\"0.5\"} 2\n"
+			     "test_latency_seconds_bucket{op=\"read\",le=\"1.0\"} 2\n"
+			     "test_latency_seconds_bucket{op=\"read\",le=\"+Inf\"} 3\n"
+			     "test_latency_seconds_sum{op=\"read\"} 3.25\n"
+			     "test_latency_seconds_count{op=\"read\"} 3\n"
+			     "# EOF\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(unit_from_the_name)
+{
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	/* The unit is the family name's suffix, _total aside. */
+	mset__add(s, &c_busy, 2);
+	CHECK_STR(om(s, &b), "# TYPE test_busy_seconds counter\n"
+			     "# UNIT test_busy_seconds seconds\n"
+			     "# HELP test_busy_seconds Busy.\n"
+			     "test_busy_seconds_total 2\n"
+			     "# EOF\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(canonical_le)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{0, "0.0"},
+		{0.001, "0.001"},
+		{0.002, "0.002"},
+		{0.01, "0.01"},
+		{0.1, "0.1"},
+		{0.9, "0.9"},
+		{0.95, "0.95"},
+		{0.99, "0.99"},
+		{0.999, "0.999"},
+		{1, "1.0"},
+		{1.7, "1.7"},
+		{10, "10.0"},
+		{1e-10, "1e-10"},
+		{1e-9, "1e-09"},
+		{1e-5, "1e-05"},
+		{1e-4, "0.0001"},
+		{100000, "100000.0"},
+		{1e6, "1e+06"},
+		{1e10, "1e+10"},
+		{2.5e-6, "2.5e-06"},
+		{1048576, "1.048576e+06"},
+		{0.000512, "0.000512"},
+		{-1, "-1.0"},
+	};
+	char out[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expfmt__canonical(cases[i].v, out);
+		CHECK_STR(out, cases[i].want);
+	}
+}
+
+#define OM NEGOTIATE_OPENMETRICS
+#define TX NEGOTIATE_TEXT
+
+TEST(accept_negotiation)
+{
+	static const struct {
+		const char *accept;
+		enum negotiate_format want;
+	} cases[] = {
+		{NULL, TX},
+		{"", TX},
+		{"*/*", TX},
+		{"text/plain", TX},
+		{"application/openmetrics-text", OM},
+		{"application/openmetrics-text; version=1.0.0; charset=utf-8", OM},
+		{"application/openmetrics-text;version=\"1.0.0\"", OM},
+		{"APPLICATION/OpenMetrics-Text ; Version=1.0.0", OM},
+		/* What Prometheus 2.42 sends by default. */
+		{"application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+		 "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+		 OM},
+		/* What Prometheus sends with scrape_protocols preferring text. */
+		{"text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5",
+		 TX},
+		{"application/openmetrics-text;q=0", TX},
+		{"application/openmetrics-text;q=0.3, text/plain;q=0.2", OM},
+		{"application/openmetrics-text;q=0.3, */*;q=0.9", TX},
+		{"application/openmetrics-text;version=2.0.0", TX},
+		{"application/openmetrics-text;q=bogus", TX},
+		{"application/json", TX},
+		{",,;;=,application/openmetrics-text", OM},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (negotiate__format(cases[i].accept) != cases[i].want) {
+			printf("  Accept: %s: expected %s\n", cases[i].accept ?: "(none)",
+			       cases[i].want == OM ? "OpenMetrics" : "text");
+			h_failed_now = 1;
+		}
+	}
+}
+
+TEST(accept_encoding_negotiation)
+{
+	static const struct {
+		const char *ae;
+		bool gzip;
+	} cases[] = {
+		{NULL, false},
+		{"", false},
+		{"gzip", true},
+		{"GZip", true},
+		{"x-gzip", true},
+		{"gzip, deflate, br", true},
+		{"deflate", false},
+		{"identity", false},
+		{"gzip;q=0", false},
+		{"gzip; q=0.0", false},
+		{"gzip;q=0.001", true},
+		{"*", true},
+		{"*;q=0", false},
+		{"*, gzip;q=0", false},
+		{"gzip;q=0, *", false},
+		{"identity;q=0, gzip", true},
+		{"br;q=1.0, gzip;q=0.8, *;q=0.1", true},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (negotiate__gzip(cases[i].ae) != cases[i].gzip) {
+			printf("  Accept-Encoding: %s: expected gzip %s\n", cases[i].ae ?: "(none)",
+			       cases[i].gzip ? "yes" : "no");
+			h_failed_now = 1;
+		}
+	}
+}
+
+TEST(gzip_round_trip)
+{
+	char in[20000], out[20000];
+	uLongf out_len = sizeof(out);
+	z_stream z = {};
+	char *gz = NULL;
+	size_t gz_len = 0, i;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = "kpulse_cpu_busy_seconds_total{cpu=\"0\"} 1\n"[i % 40];
+	CHECK_INT(gzip__compress(in, sizeof(in), &gz, &gz_len), 0);
+	CHECK(gz_len < sizeof(in) / 10);
+	/* gzip magic, deflate method */
+	CHECK(gz && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b && gz[2] == 8);
+	CHECK_INT(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)gz;
+	z.avail_in = gz_len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = out_len;
+	CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
+	CHECK_INT(z.total_out, sizeof(in));
+	CHECK(!memcmp(in, out, sizeof(in)));
+	inflateEnd(&z);
+	free(gz);
+	/* An empty body still makes a valid gzip stream. */
+	CHECK_INT(gzip__compress("", 0, &gz, &gz_len), 0);
+	CHECK(gz_len >= 18);
+	free(gz);
+}
+
+int main(void)
+{
+	h_suite = "openmetrics";
+	RUN(empty_set_is_just_eof);
+	RUN(counter_family_drops_total);
+	RUN(gauge_and_info);
+	RUN(histogram);
+	RUN(unit_from_the_name);
+	RUN(canonical_le);
+	RUN(accept_negotiation);
+	RUN(accept_encoding_negotiation);
+	RUN(gzip_round_trip);
+	return DONE();
+}
