@@ -35,7 +35,8 @@ FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/
 # Debian packages: what building needs, and what the tests need on top.
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git
-TEST_DEPS := $(BUILD_DEPS) prometheus python3 curl iproute2 clang-format openssl
+TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
+	libfuse3-dev fuse3 ethtool systemd
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
@@ -46,7 +47,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit bench format check-format clean vmlinux deps test-deps bench-deps docs
+.PHONY: all run test unit test-progs bench format check-format clean vmlinux deps test-deps \
+	bench-deps docs
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -102,6 +104,16 @@ $(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
 
 unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 
+# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers.
+TEST_PROGS := $(OUTPUT)/hangfs
+
+$(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wall -Wextra -Werror -Wno-unused-parameter \
+		$(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
+
+test-progs: $(TEST_PROGS)
+
 # Install whatever Debian package is missing; quick when everything is there.
 define install_missing
 	@missing=""; for p in $(1); do \
@@ -136,7 +148,7 @@ run: deps
 
 # Every test: unit (plain and sanitized), BPF against real workloads, end to end.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory all unit test-progs
 	$(Q)tests/run
 
 # Cost figures against DESIGN.md's targets; prints a table, writes docs/BENCHMARKS.md.

@@ -21,6 +21,17 @@ char LICENSE[] SEC("license") = "GPL";
  */
 #define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
 
+/*
+ * Set before load when the kernel keeps its own run-queue timestamps (CONFIG_SCHED_INFO):
+ * task->sched_info.last_queued is set, in rq clock, whenever a task is enqueued (woken,
+ * new, or preempted while runnable) and cleared when it arrives on a CPU, which happens
+ * after the sched_switch tracepoint. sched_switch alone then measures the wait against
+ * this CPU's rq->clock, which __schedule() has just updated: no wakeup programs, no
+ * per-task storage, half the cost per switch. Otherwise the wakeup programs below keep the
+ * start times themselves.
+ */
+const volatile bool rq_from_sched_info = false;
+
 /* Set before load from --process.watch (see src/sched.c). */
 const volatile __u32 nwatch = 0;
 const volatile struct kpulse_sched_comm watch[KPULSE_WATCH_MAX] = {};
@@ -176,12 +187,30 @@ static __always_inline void rq_start(struct task_struct *p, __u64 now, bool btf)
 	bpf_map_update_elem(&sched_rqpid, &pid, &now, BPF_ANY);
 }
 
+/* Count one wait of @ns in this CPU's histogram. */
+static __always_inline void rq_record(__u64 ns)
+{
+	struct kpulse_sched_rqlat *h;
+	__u64 us, slot; /* 64-bit: a u32 index loses its bounds in the shifts */
+	__u32 zero = 0;
+
+	h = bpf_map_lookup_elem(&sched_rqlat, &zero);
+	if (!h)
+		return;
+	us = ns / 1000;
+	slot = us ? log2_u64(us) + 1 : 0;
+	if (slot > KPULSE_RQ_BOUNDS)
+		slot = KPULSE_RQ_BOUNDS;
+	/* sched_switch holds the runqueue lock: nothing else writes this CPU's slot. */
+	h->slots[slot]++;
+	h->sum_ns += ns;
+	h->count++;
+}
+
 /* @next is switched in at @now: record how long it waited, if we saw it become runnable. */
 static __always_inline void rq_end(struct task_struct *next, __u32 pid, __u64 now, bool btf)
 {
-	struct kpulse_sched_rqlat *h;
-	__u64 *ts, start, us, slot; /* 64-bit: a u32 index loses its bounds in the shifts */
-	__u32 zero = 0;
+	__u64 *ts, start;
 
 	if (btf) {
 		ts = bpf_task_storage_get(&sched_rqstart, next, 0, 0);
@@ -196,19 +225,24 @@ static __always_inline void rq_end(struct task_struct *next, __u32 pid, __u64 no
 		start = *ts;
 		bpf_map_delete_elem(&sched_rqpid, &pid);
 	}
-	if (now <= start)
+	if (now > start)
+		rq_record(now - start);
+}
+
+/* The same from the kernel's own enqueue time (see rq_from_sched_info). */
+static __always_inline void rq_end_sched_info(struct task_struct *next, bool btf)
+{
+	__u64 queued, now;
+
+	if (!bpf_core_field_exists(next->sched_info) || !bpf_core_field_exists(next->se.cfs_rq))
 		return;
-	h = bpf_map_lookup_elem(&sched_rqlat, &zero);
-	if (!h)
-		return;
-	us = (now - start) / 1000;
-	slot = us ? log2_u64(us) + 1 : 0;
-	if (slot > KPULSE_RQ_BOUNDS)
-		slot = KPULSE_RQ_BOUNDS;
-	/* sched_switch holds the runqueue lock: nothing else writes this CPU's slot. */
-	h->slots[slot]++;
-	h->sum_ns += now - start;
-	h->count++;
+	queued = btf ? next->sched_info.last_queued : BPF_CORE_READ(next, sched_info.last_queued);
+	if (!queued)
+		return; /* not enqueued since it last ran (or before CONFIG_SCHED_INFO saw it) */
+	/* next is queued on this CPU: its cfs_rq's rq is this CPU's runqueue. */
+	now = btf ? next->se.cfs_rq->rq->clock : BPF_CORE_READ(next, se.cfs_rq, rq, clock);
+	if (now > queued)
+		rq_record(now - queued);
 }
 
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
@@ -226,6 +260,11 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	close_span(c, now);
 	c->running_idle = next_pid == 0;
 	c->switches++;
+	if (rq_from_sched_info) {
+		if (next_pid)
+			rq_end_sched_info(next, btf);
+		return 0;
+	}
 	/* Preempted while runnable: it waits for a CPU from now on (idle never waits). */
 	if (prev_pid && task_state(prev, btf) == TASK_RUNNING)
 		rq_start(prev, now, btf);

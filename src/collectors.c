@@ -3,11 +3,24 @@
 #include <stddef.h>
 #include "collector.h"
 
+extern struct collector net_collector;
 extern struct collector sched_collector;
 extern struct collector fd_collector;
+extern struct collector cpu_collector;
+extern struct collector memory_collector;
+extern struct collector disk_collector;
+extern struct collector host_collector;
+extern struct collector filesystem_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
+	&net_collector,
 	&fd_collector,
+	&cpu_collector,
+	&memory_collector,
+	&disk_collector,
+	&host_collector,
+	/* Last: in the tick that first meets a hung mount it waits up to half an interval. */
+	&filesystem_collector,
 	NULL,
 };

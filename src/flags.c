@@ -128,7 +128,7 @@ int flags__set(const struct flag *f, const char *val, bool negated, char *err, s
 
 void flags__usage(FILE *out, const struct flag *flags)
 {
-	char def[64], name[64];
+	char def[512], name[64]; /* defaults can be long regexes */
 
 	for (; flags && flags->name; flags++) {
 		switch (flags->kind) {

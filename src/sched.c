@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "collector.h"
 #include "cgroup.h"
@@ -28,6 +29,7 @@ static unsigned int cg_depth = 3;
 static const char *cg_include = "";
 static const char *cg_exclude = "";
 static unsigned int cg_max = 8192;
+static bool rq_wakeup_hooks;
 
 static const struct flag sched_flags[] = {
 	{"collector.sched.runqueue-per-cpu", FLAG_BOOL, &rq_per_cpu,
@@ -40,6 +42,9 @@ static const struct flag sched_flags[] = {
 	 "regex of rolled-up cgroup paths not to export"},
 	{"collector.sched.cgroup-max", FLAG_UINT, &cg_max,
 	 "cgroups tracked in the kernel map; time of more is counted in no cgroup (logged)"},
+	{"collector.sched.runqueue-wakeup-hooks", FLAG_BOOL, &rq_wakeup_hooks,
+	 "time run-queue waits from sched_wakeup(_new) even when the kernel's own sched_info "
+	 "enqueue times are there (costlier; the only way on kernels without CONFIG_SCHED_INFO)"},
 	{NULL},
 };
 
@@ -175,7 +180,42 @@ static int flush_cpu(struct sched *s, int cpu, enum kpulse_sched_flush mode)
 /* The raw_tp twins' run-queue start times (unused with tp_btf, see bpf/sched.bpf.c). */
 #define RQPID_MAX 16384
 
-static int load_attach(struct sched *s, bool use_btf)
+static bool has_member(const struct btf *btf, const char *type, const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id, i;
+
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+			return true;
+	return false;
+}
+
+/*
+ * Does the kernel record when each task was enqueued (CONFIG_SCHED_INFO) and can we reach
+ * a CPU's rq->clock from a task (CONFIG_FAIR_GROUP_SCHED)? See rq_from_sched_info.
+ */
+static bool kernel_has_sched_info(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = has_member(btf, "task_struct", "sched_info") &&
+	     has_member(btf, "sched_info", "last_queued") &&
+	     has_member(btf, "sched_entity", "cfs_rq") && has_member(btf, "cfs_rq", "rq") &&
+	     has_member(btf, "rq", "clock");
+	btf__free(btf);
+	return ok;
+}
+
+static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks)
 {
 	struct sched_bpf *skel;
 	size_t i;
@@ -188,17 +228,19 @@ static int load_attach(struct sched *s, bool use_btf)
 	/* Configure: one twin of each tracepoint, the watch list, map sizes, pinned maps */
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.sched_switch_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, wakeup_hooks && use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, wakeup_hooks && !use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, wakeup_hooks && use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, wakeup_hooks && !use_btf);
+	skel->rodata->rq_from_sched_info = !wakeup_hooks;
 	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
 	skel->rodata->nwatch = s->cfg->nwatch;
 	for (i = 0; i < s->cfg->nwatch; i++)
 		strncpy((char *)skel->rodata->watch[i].name, s->cfg->watch[i], KPULSE_COMM_LEN - 1);
 	err = bpf_map__set_max_entries(skel->maps.sched_cgcpu, cg_max ? cg_max : 1);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.sched_rqpid, use_btf ? 1 : RQPID_MAX);
+		err = bpf_map__set_max_entries(skel->maps.sched_rqpid,
+					       wakeup_hooks && !use_btf ? RQPID_MAX : 1);
 	if (err)
 		return err;
 	err = loader__pin_maps(skel->obj, s->cfg->pin_path);
@@ -239,7 +281,7 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct sched *s = calloc(1, sizeof(*s));
 	char why[512];
-	bool use_btf;
+	bool use_btf, wakeup_hooks;
 	int err;
 
 	if (!s)
@@ -279,19 +321,20 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 		log_warn("failed to scan cgroups under %s: %s", s->cgroups.mount, strerror(-err));
 
 	use_btf = loader__probe_tp_btf("sched_switch");
-	err = load_attach(s, use_btf);
+	wakeup_hooks = rq_wakeup_hooks || !kernel_has_sched_info();
+	err = load_attach(s, use_btf, wakeup_hooks);
 	if (err && use_btf) {
 		log_warn("tp_btf sched programs failed (%s), falling back to raw_tp",
 			 strerror(-err));
 		sched_bpf__destroy(s->skel);
-		err = load_attach(s, false);
+		err = load_attach(s, false, wakeup_hooks);
 	}
 	if (err) {
 		log_error("failed to load and attach the sched programs: %s", strerror(-err));
 		return err;
 	}
-	log_debug("sched: attached sched_switch and sched_wakeup(_new) as %s",
-		  use_btf ? "tp_btf" : "raw_tp");
+	log_debug("sched: attached as %s; run-queue waits from %s", use_btf ? "tp_btf" : "raw_tp",
+		  wakeup_hooks ? "sched_wakeup(_new)" : "the kernel's sched_info");
 	return 0;
 }
 

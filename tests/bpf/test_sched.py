@@ -134,12 +134,14 @@ def clean_shutdown_detaches_everything():
     import signal
     names = {"sched_switch_btf", "sched_switch_raw", "sched_wakeup_btf", "sched_wakeup_raw",
              "sched_wakeup_new_btf", "sched_wakeup_new_raw", "sched_flush", "sched_procs"}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        k = Kpulse("--process.watch=kpulse-none")
+    # Run-queue waits come from the kernel's sched_info by default (switch, flush,
+    # iterator); the wakeup programs load only when asked for (or the kernel lacks it).
+    cases = ((signal.SIGTERM, (), 3), (signal.SIGINT, ("--collector.sched.runqueue-wakeup-hooks",), 5))
+    for sig, flags, want in cases:
+        k = Kpulse("--process.watch=kpulse-none", *flags)
         # Only this kpulse's own programs: other tests may run kpulse at the same time.
         ours = prog_ids_of(k.proc.pid) & bpf_prog_ids(names)
-        assert len(ours) == 5, \
-            f"expected 5 programs (switch, wakeup, wakeup_new, flush, iterator), found {ours}"
+        assert len(ours) == want, f"expected {want} sched programs with {flags}, found {ours}"
         rc = k.stop(sig)
         assert rc == 0, f"kpulse exited {rc} on {sig!r}: {k.output()}"
         # The kernel frees programs asynchronously after the last reference is gone.
@@ -174,6 +176,17 @@ def _rq_window(k, seconds, witness=lambda: 0.0):
 
 @test
 def runqueue_latency_grows_under_contention():
+    """Waits timed from the kernel's own enqueue times (sched_info), the default."""
+    _contention()
+
+
+@test
+def runqueue_latency_grows_under_contention_wakeup_hooks():
+    """Waits timed from sched_wakeup(_new) and preemption, as on kernels without sched_info."""
+    _contention("--collector.sched.runqueue-wakeup-hooks")
+
+
+def _contention(*flags):
     """3 CPU-bound tasks pinned to one CPU for 2 s: median wait there >= 10x the idle one.
 
     The histogram counts every task on the machine, and other tests load it too: the three
@@ -187,7 +200,7 @@ def runqueue_latency_grows_under_contention():
     collector that does not measure waits fails all three.
     """
     need_root()
-    k = Kpulse("--collector.sched.runqueue-per-cpu", interval="500ms")
+    k = Kpulse("--collector.sched.runqueue-per-cpu", *flags, interval="500ms")
     tries = []
     for _ in range(3):
         idle = _rq_window(k, 2.0)[0]

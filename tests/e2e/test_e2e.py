@@ -1,27 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """The real binary end to end: HTTP behaviour, promtool, a real Prometheus, start-up errors."""
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, cleanup, free_port, http_get, main, need_root,  # noqa: E402
                     online_cpus, run_kpulse, test, wait_for)
-
-
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        from kpulse import Skip
-        raise Skip(f"{tool} is not installed (make test-deps installs it)")
-    return path
+from prom import need, promql, start_prometheus  # noqa: E402
 
 
 @test
@@ -73,49 +63,6 @@ def promtool_check_metrics_is_clean():
                        text=True, timeout=30)
     assert p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(), \
         f"promtool check metrics (exit {p.returncode}): {p.stdout}{p.stderr}"
-
-
-def start_prometheus(targets, extra_config=""):
-    """A real Prometheus scraping @targets every second; returns its base URL."""
-    prom = need("prometheus")
-    d = tempfile.mkdtemp(prefix="kpulse-prom-")
-    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
-    port = free_port()
-    with open(os.path.join(d, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                "scrape_configs:\n  - job_name: kpulse\n    static_configs:\n"
-                f"      - targets: {json.dumps(targets)}\n" + extra_config)
-    log = open(os.path.join(d, "prometheus.log"), "w")
-    p = subprocess.Popen([prom, f"--config.file={d}/prometheus.yml",
-                          f"--storage.tsdb.path={d}/data", f"--web.listen-address=127.0.0.1:{port}"],
-                         stdout=log, stderr=subprocess.STDOUT)
-
-    def stop():
-        p.terminate()
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    cleanup(stop)
-    url = f"http://127.0.0.1:{port}"
-    ok = wait_for(lambda: _ready(url), timeout=30, step=0.2)
-    assert ok, "prometheus did not become ready: " + open(log.name).read()[-2000:]
-    return url
-
-
-def _ready(url):
-    try:
-        return http_get(url + "/-/ready", timeout=1)[0] == 200
-    except OSError:
-        return False
-
-
-def promql(url, query):
-    status, _, body = http_get(url + "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
-    data = json.loads(body)
-    assert status == 200 and data["status"] == "success", f"{query}: {status} {body[:300]}"
-    return data["data"]["result"]
 
 
 @test

@@ -3,6 +3,7 @@
 """Serving and trust: formats, gzip, limits, TLS and basic auth, dropped privileges,
 pinned maps across restarts, degraded collectors, self metrics, a real Prometheus."""
 import gzip
+import json
 import os
 import re
 import socket
@@ -11,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import (KPULSE, Kpulse, Metrics, busy_loop, bpf_prog_ids, cleanup,  # noqa: E402
+from kpulse import (KPULSE, Kpulse, Metrics, only_collectors, busy_loop, bpf_prog_ids, cleanup,  # noqa: E402
                     free_port, http_get, main, need_root, online_cpus, run_kpulse, test,
                     wait_for)
 from serve import (bcrypt, check_openmetrics, curl, make_pki, need, promql,  # noqa: E402
@@ -36,6 +37,7 @@ def same_tick(k, fetch_a, fetch_b, tries=10):
 def openmetrics_when_asked():
     need_root()
     k = Kpulse()
+    k.next_tick()  # ratios need two ticks
     status, h, body = http_get(k.url + "/metrics", headers={"Accept": PROM_ACCEPT})
     assert status == 200 and h["Content-Type"] == OM, (status, h["Content-Type"])
     assert h["Vary"] == "Accept, Accept-Encoding", h["Vary"]
@@ -326,8 +328,8 @@ def started_unprivileged_stays_so():
         os.setgroups([])
         os.setgid(65534)
         os.setuid(65534)
-    p = subprocess.Popen([exe, "--no-collector.sched", "--no-collector.fd",
-                          f"--web.listen-address=127.0.0.1:{port}"],
+    # Only a collector that needs no privileges: /proc/meminfo.
+    p = subprocess.Popen([exe, *only_collectors("memory"), f"--web.listen-address=127.0.0.1:{port}"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          preexec_fn=drop)
     cleanup(lambda: (p.kill(), p.wait()))
@@ -376,18 +378,24 @@ def incompatible_pinned_map_is_replaced():
     bpftool = need("bpftool")
     pin = f"/sys/fs/bpf/kpulse-test-{os.getpid()}-compat"
     cleanup(lambda: subprocess.run(["rm", "-rf", pin]))
-    os.makedirs(pin)
+    # The value size this build uses, from a map it pinned itself.
+    k = Kpulse(pin_path=pin)
+    k.stop(keep_pins=True)
+    size = json.loads(subprocess.run([bpftool, "-j", "map", "show", "pinned", f"{pin}/sched_cpu"],
+                                     check=True, capture_output=True, text=True).stdout)["bytes_value"]
+    assert size % 8 == 0 and size > 16, size
+    os.unlink(f"{pin}/sched_cpu")
     # 1. Another size.
     subprocess.run([bpftool, "map", "create", f"{pin}/sched_cpu", "type", "percpu_array",
                     "key", "4", "value", "16", "entries", "1", "name", "sched_cpu"], check=True)
     k = Kpulse(pin_path=pin)
-    assert re.search(rf"warn: replacing pinned map {pin}/sched_cpu: layout differs .*value 16/32",
+    assert re.search(rf"warn: replacing pinned map {pin}/sched_cpu: layout differs .*value 16/{size}",
                      k.output()), k.output()
     k.stop(keep_pins=True)
     # 2. The same sizes without BTF: the layout cannot be told, so it is not trusted.
     os.unlink(f"{pin}/sched_cpu")
     subprocess.run([bpftool, "map", "create", f"{pin}/sched_cpu", "type", "percpu_array",
-                    "key", "4", "value", "32", "entries", "1", "name", "sched_cpu"], check=True)
+                    "key", "4", "value", str(size), "entries", "1", "name", "sched_cpu"], check=True)
     k = Kpulse(pin_path=pin)
     assert f"replacing pinned map {pin}/sched_cpu: the pinned map has no BTF types" in k.output()
     k.stop(keep_pins=True)
@@ -396,8 +404,8 @@ def incompatible_pinned_map_is_replaced():
     src = os.path.join(d, "old.bpf.c")
     with open(src, "w") as f:
         f.write('#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'
-                "struct kpulse_sched_cpu { __u64 switches; __u64 busy_ns; __u64 span_start_ns;"
-                " __u32 running_idle; __u32 pad; };\n"
+                "struct kpulse_sched_cpu { " +
+                "".join(f"__u64 old_field{i}; " for i in range(size // 8)) + "};\n"
                 "struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1);"
                 " __type(key, __u32); __type(value, struct kpulse_sched_cpu); }"
                 ' sched_cpu SEC(".maps");\n'
@@ -417,7 +425,7 @@ def incompatible_pinned_map_is_replaced():
     k = Kpulse(pin_path=pin)
     out = k.output()
     assert re.search(rf"replacing pinned map {pin}/sched_cpu: value type differs: pinned "
-                     r"struct kpulse_sched_cpu\(32\)\{switches@0", out), out
+                     rf"struct kpulse_sched_cpu\({size}\)\{{old_field0@0", out), out
     m = k.next_tick()
     assert m.get("kpulse_collector_up", collector="sched") == 1
     dump = subprocess.run([bpftool, "map", "dump", "pinned", f"{pin}/sched_cpu"],
@@ -474,9 +482,8 @@ def bpf_program_self_metrics():
     info = {l["program"]: l for l, v in m1.series("kpulse_bpf_program_info")}
     assert {"sched_switch_btf", "sched_flush"} <= set(info) or \
         {"sched_switch_raw", "sched_flush"} <= set(info), info
-    names = {"sched_switch_btf", "sched_switch_raw", "sched_flush"}
-    ids = bpf_prog_ids(names)
-    assert {int(l["id"]) for p, l in info.items() if p in names} <= ids, (info, ids)
+    ids = bpf_prog_ids(set(info))
+    assert {int(l["id"]) for l in info.values()} <= ids, (info, ids)
     sw = info.get("sched_switch_btf") or info["sched_switch_raw"]
     assert sw["hook"] in ("tp_btf/sched_switch", "raw_tp/sched_switch"), sw
     assert re.fullmatch(r"[0-9a-f]{16}", sw["tag"]), sw

@@ -223,26 +223,34 @@ def online_cpus():
         return sorted(cpus)
 
 
-def busy_loop(cpu):
-    """A child spinning on @cpu until killed (cleaned up after the test)."""
+def spawn(fn):
+    """Fork a child that runs @fn() and then exits; it is killed and reaped at cleanup."""
     pid = os.fork()
     if pid == 0:
         try:
-            os.sched_setaffinity(0, {cpu})
-            while True:
-                pass
+            fn()
         finally:
             os._exit(0)
-    cleanup(lambda: _reap(pid))
+    cleanup(lambda: kill(pid))
     return pid
 
 
-def _reap(pid):
+def kill(pid):
+    """SIGKILL and reap @pid, if it is still there."""
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+def busy_loop(cpu):
+    """A child spinning on @cpu until killed (cleaned up after the test)."""
+    def spin():
+        os.sched_setaffinity(0, {cpu})
+        while True:
+            pass
+    return spawn(spin)
 
 
 def bpf_prog_ids(names):
@@ -261,3 +269,14 @@ def wait_for(pred, timeout=5, step=0.05):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(step)
+
+
+def collectors():
+    """Names of every collector this kpulse build has, from its --help."""
+    out = subprocess.run([KPULSE, "--help"], capture_output=True, text=True, check=True).stdout
+    return [c for c in re.findall(r"--\[no-\]collector\.([a-z_]+)\s", out) if c != "strict"]
+
+
+def only_collectors(*names):
+    """Flags that enable exactly the collectors @names and disable every other one."""
+    return [f"--{'' if c in names else 'no-'}collector.{c}" for c in collectors()]

@@ -5,12 +5,11 @@ import ctypes
 import math
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 
-from kpulse import cleanup
+from kpulse import cleanup, kill, spawn  # noqa: F401 - re-exported to the sched tests
 
 RQ = "kpulse_sched_runqueue_latency_seconds"
 
@@ -109,26 +108,6 @@ def cgroup_usage_seconds(path):
 def _set_comm(name):
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
-
-
-def spawn(fn):
-    """Fork a child that runs @fn() and then exits; it is killed and reaped at cleanup."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fn()
-        finally:
-            os._exit(0)
-    cleanup(lambda: kill(pid))
-    return pid
-
-
-def kill(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
 
 
 def spin_for(seconds, cpu=None, comm=None, then_sleep=True, cpu_time=False, done=None):

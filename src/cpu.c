@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPU time by mode from /proc/stat: the kernel's own tick accounting, beside the eBPF busy
+ * time of the sched collector, and the idle / kernel / user shares usage reports record.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "collector.h"
+#include "procfs.h"
+
+static const struct metric_desc cpu_mode_seconds = {
+	"kpulse_cpu_mode_seconds_total",
+	METRIC_COUNTER,
+	"cpu,mode",
+	"Time each CPU spent in each mode (user, nice, system, idle, iowait, irq, softirq, "
+	"steal), from /proc/stat; guest time is included in user and nice.",
+};
+static const struct metric_desc cpu_mode_ratio = {
+	"kpulse_cpu_mode_ratio",
+	METRIC_GAUGE,
+	"mode",
+	"Share of all CPUs' time in each mode over the last sampler interval (the /proc/stat "
+	"'cpu' line); the modes sum to 1.",
+};
+
+static const struct metric_desc *const cpu_metrics[] = {
+	&cpu_mode_seconds,
+	&cpu_mode_ratio,
+	NULL,
+};
+
+struct cpu_prev {
+	uint64_t ticks[CPU_NMODES];
+	uint32_t present;
+};
+
+struct cpu {
+	const char *procfs;
+	struct procfs_buf buf;
+	double user_hz;
+	/* Per CPU (index cpu + 1; 0 is the all-CPU line): the last exported tick counts. */
+	struct cpu_prev *prev;
+	size_t nprev;
+	uint32_t warned;
+};
+
+static int cpu_init(struct collector *c, const struct kpulse_config *cfg)
+{
+	struct cpu *s = calloc(1, sizeof(*s));
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (!s)
+		return -ENOMEM;
+	c->priv = s;
+	s->procfs = cfg->procfs;
+	/* /proc/stat is in USER_HZ (clock_t) units, not the kernel's internal HZ. */
+	s->user_hz = hz > 0 ? (double)hz : 100.0;
+	return 0;
+}
+
+static struct cpu_prev *prev_of(struct cpu *s, int cpu)
+{
+	size_t i = (size_t)(cpu + 1);
+
+	if (i >= s->nprev) {
+		size_t n = i + 16;
+		struct cpu_prev *p = realloc(s->prev, n * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		memset(p + s->nprev, 0, (n - s->nprev) * sizeof(*p));
+		s->prev = p;
+		s->nprev = n;
+	}
+	return &s->prev[i];
+}
+
+/*
+ * Idle and iowait of a CPU can step backwards (NO_HZ idle accounting, see the comment on
+ * get_cpu_idle_time_us() in kernel/time/tick-sched.c): keep the last value so the counter
+ * never decreases, as node_exporter does. Returns the ticks gained since the last call.
+ */
+static uint64_t advance(struct cpu_prev *p, const struct cpustat *cs, int mode)
+{
+	uint32_t bit = 1u << mode;
+	uint64_t d = 0;
+
+	if (!(cs->present & bit))
+		return 0;
+	if (!(p->present & bit)) {
+		p->ticks[mode] = cs->ticks[mode];
+		p->present |= bit;
+		return 0;
+	}
+	if (cs->ticks[mode] > p->ticks[mode]) {
+		d = cs->ticks[mode] - p->ticks[mode];
+		p->ticks[mode] = cs->ticks[mode];
+	}
+	return d;
+}
+
+static const char *next_line(const char *line)
+{
+	const char *eol = strchr(line, '\n');
+
+	return eol ? eol + 1 : NULL;
+}
+
+static int cpu_sample(struct collector *c, const struct tick *t, struct mset *out)
+{
+	struct cpu *s = c->priv;
+	const char *line;
+	bool seen_total = false;
+	int err, m;
+
+	err = procfs__read(s->procfs, "stat", &s->buf);
+	if (err) {
+		procfs__warn_once(&s->warned, 1u << 0, "failed to read %s/stat: %s", s->procfs,
+				  strerror(-err));
+		return err;
+	}
+	s->warned &= ~(1u << 0);
+	for (line = s->buf.data; line && *line; line = next_line(line)) {
+		struct cpustat cs;
+		struct cpu_prev *p;
+		uint64_t delta[CPU_NMODES], sum = 0;
+		bool had_all;
+		char label[16];
+
+		if (strncmp(line, "cpu", 3))
+			break; /* the cpu lines come first */
+		if (procstat__parse_cpu(line, &cs))
+			continue;
+		if (cs.present != (1u << CPU_NMODES) - 1)
+			procfs__warn_once(
+				&s->warned, 1u << 1,
+				"%s/stat: a cpu line lacks some of the 8 modes or has a "
+				"value that is not a number; those modes are not exported",
+				s->procfs);
+		p = prev_of(s, cs.cpu);
+		if (!p)
+			return -ENOMEM;
+		had_all = p->present == (1u << CPU_NMODES) - 1;
+		for (m = 0; m < CPU_NMODES; m++) {
+			delta[m] = advance(p, &cs, m);
+			sum += delta[m];
+		}
+		if (cs.cpu < 0) {
+			seen_total = true;
+			/* Ratios only from a line whose 8 modes all parsed, now and before. */
+			if (!had_all || cs.present != (1u << CPU_NMODES) - 1 || !sum)
+				continue;
+			for (m = 0; m < CPU_NMODES; m++)
+				mset__add(out, &cpu_mode_ratio, (double)delta[m] / (double)sum,
+					  cpu_mode__name(m));
+			continue;
+		}
+		snprintf(label, sizeof(label), "%d", cs.cpu);
+		for (m = 0; m < CPU_NMODES; m++)
+			if (cs.present & (1u << m))
+				mset__add(out, &cpu_mode_seconds, (double)p->ticks[m] / s->user_hz,
+					  label, cpu_mode__name(m));
+	}
+	if (!seen_total) {
+		procfs__warn_once(&s->warned, 1u << 2, "%s/stat has no 'cpu' line", s->procfs);
+		return -ENODATA;
+	}
+	return 0;
+}
+
+static void cpu_destroy(struct collector *c)
+{
+	struct cpu *s = c->priv;
+
+	if (!s)
+		return;
+	procfs__buf_free(&s->buf);
+	free(s->prev);
+	free(s);
+	c->priv = NULL;
+}
+
+struct collector cpu_collector = {
+	.name = "cpu",
+	.help = "CPU time by mode from /proc/stat (the kernel's tick accounting)",
+	.enabled = true,
+	.flags = NULL,
+	.metrics = cpu_metrics,
+	.init = cpu_init,
+	.sample = cpu_sample,
+	.destroy = cpu_destroy,
+};

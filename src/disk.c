@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Disk collector: block device I/O from /proc/diskstats, counters and per-interval rates. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collector.h"
+#include "filter.h"
+#include "log.h"
+#include "procfs.h"
+#include "rate.h"
+#include "sampler.h"
+
+static const struct metric_desc read_bytes = {
+	"kpulse_disk_read_bytes_total",
+	METRIC_COUNTER,
+	"device",
+	"Bytes read from the device (sectors read x 512: diskstats counts 512-byte units "
+	"whatever the device's sector size).",
+};
+static const struct metric_desc written_bytes = {
+	"kpulse_disk_written_bytes_total",
+	METRIC_COUNTER,
+	"device",
+	"Bytes written to the device (sectors written x 512).",
+};
+static const struct metric_desc reads_completed = {
+	"kpulse_disk_reads_completed_total",
+	METRIC_COUNTER,
+	"device",
+	"Reads completed successfully.",
+};
+static const struct metric_desc writes_completed = {
+	"kpulse_disk_writes_completed_total",
+	METRIC_COUNTER,
+	"device",
+	"Writes completed successfully.",
+};
+static const struct metric_desc read_time = {
+	"kpulse_disk_read_time_seconds_total",
+	METRIC_COUNTER,
+	"device",
+	"Time spent by all reads, summed over reads that overlap.",
+};
+static const struct metric_desc write_time = {
+	"kpulse_disk_write_time_seconds_total",
+	METRIC_COUNTER,
+	"device",
+	"Time spent by all writes, summed over writes that overlap.",
+};
+static const struct metric_desc io_time = {
+	"kpulse_disk_io_time_seconds_total",
+	METRIC_COUNTER,
+	"device",
+	"Time the device had at least one I/O in flight.",
+};
+static const struct metric_desc io_now = {
+	"kpulse_disk_io_now",
+	METRIC_GAUGE,
+	"device",
+	"I/Os in flight right now.",
+};
+static const struct metric_desc read_bps = {
+	"kpulse_disk_read_bytes_per_second",
+	METRIC_GAUGE,
+	"device",
+	"Bytes read per second over the last sampler interval.",
+};
+static const struct metric_desc write_bps = {
+	"kpulse_disk_write_bytes_per_second",
+	METRIC_GAUGE,
+	"device",
+	"Bytes written per second over the last sampler interval.",
+};
+static const struct metric_desc reads_ps = {
+	"kpulse_disk_reads_per_second",
+	METRIC_GAUGE,
+	"device",
+	"Reads completed per second over the last sampler interval.",
+};
+static const struct metric_desc writes_ps = {
+	"kpulse_disk_writes_per_second",
+	METRIC_GAUGE,
+	"device",
+	"Writes completed per second over the last sampler interval.",
+};
+static const struct metric_desc utilization = {
+	"kpulse_disk_utilization_ratio",
+	METRIC_GAUGE,
+	"device",
+	"Share of the last sampler interval the device had I/O in flight (io time / elapsed), "
+	"0..1.",
+};
+
+static const struct metric_desc *const disk_metrics[] = {
+	&read_bytes,  &written_bytes, &reads_completed, &writes_completed, &read_time, &write_time,
+	&io_time,     &io_now,	      &read_bps,	&write_bps,	   &reads_ps,  &writes_ps,
+	&utilization, NULL,
+};
+
+/* node_exporter's default, in POSIX ERE: partitions, loop, (z)ram and floppy devices. */
+static const char default_exclude[] = "(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme[0-9]+n[0-9]+p)[0-9]+";
+static const char *device_include = "";
+static const char *device_exclude = default_exclude;
+
+static const struct flag disk_flags[] = {
+	{"collector.disk.device-include", FLAG_STRING, &device_include,
+	 "Regular expression of devices to report (whole name); when set, the default exclude "
+	 "is dropped"},
+	{"collector.disk.device-exclude", FLAG_STRING, &device_exclude,
+	 "Regular expression of devices not to report (whole name)"},
+	{NULL},
+};
+
+struct disk_prev {
+	char name[DISK_NAME_MAX];
+	struct diskstat st;
+	bool valid; /* st holds the previous reading */
+	bool seen;  /* in the current file */
+};
+
+struct disk {
+	const char *procfs;
+	struct procfs_buf buf;
+	struct filter filter;
+	struct disk_prev *prev;
+	size_t nprev, capprev;
+	uint64_t prev_ns; /* when the previous read happened; 0 before the first */
+	uint32_t warned;
+};
+
+static int disk_init(struct collector *c, const struct kpulse_config *cfg)
+{
+	struct disk *d = calloc(1, sizeof(*d));
+	const char *exclude = device_exclude;
+	char err[512];
+
+	if (!d)
+		return -ENOMEM;
+	c->priv = d;
+	d->procfs = cfg->procfs;
+	/* An include list names what the user wants, partitions included. */
+	if (*device_include && exclude == default_exclude)
+		exclude = "";
+	if (filter__init(&d->filter, device_include, exclude, err, sizeof(err))) {
+		log_error("--collector.disk.device-include/-exclude: %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct disk_prev *find_prev(struct disk *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nprev; i++)
+		if (!strcmp(d->prev[i].name, name))
+			return &d->prev[i];
+	if (d->nprev == d->capprev) {
+		size_t cap = d->capprev ? d->capprev * 2 : 8;
+		struct disk_prev *p = realloc(d->prev, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		d->prev = p;
+		d->capprev = cap;
+	}
+	memset(&d->prev[d->nprev], 0, sizeof(d->prev[0]));
+	snprintf(d->prev[d->nprev].name, sizeof(d->prev[0].name), "%s", name);
+	return &d->prev[d->nprev++];
+}
+
+static bool has(const struct diskstat *s, int f)
+{
+	return s->present & (1u << f);
+}
+
+/* A per-second rate of field @f (times @scale), only when both readings have it. */
+static void add_rate(struct mset *out, const struct metric_desc *desc, const struct diskstat *a,
+		     const struct diskstat *b, int f, double scale, uint64_t elapsed_ns)
+{
+	double r;
+
+	if (has(a, f) && has(b, f) && rate__per_second(a->v[f], b->v[f], elapsed_ns, &r))
+		mset__add(out, desc, r * scale, b->name);
+}
+
+static void add_device(struct disk *d, struct mset *out, const struct diskstat *s,
+		       uint64_t elapsed_ns)
+{
+	struct disk_prev *p = find_prev(d, s->name);
+	const char *dev = s->name;
+
+	if (has(s, DISK_SECTORS_READ))
+		mset__add(out, &read_bytes, (double)s->v[DISK_SECTORS_READ] * 512, dev);
+	if (has(s, DISK_SECTORS_WRITTEN))
+		mset__add(out, &written_bytes, (double)s->v[DISK_SECTORS_WRITTEN] * 512, dev);
+	if (has(s, DISK_READS))
+		mset__add(out, &reads_completed, (double)s->v[DISK_READS], dev);
+	if (has(s, DISK_WRITES))
+		mset__add(out, &writes_completed, (double)s->v[DISK_WRITES], dev);
+	if (has(s, DISK_READ_MS))
+		mset__add(out, &read_time, (double)s->v[DISK_READ_MS] / 1e3, dev);
+	if (has(s, DISK_WRITE_MS))
+		mset__add(out, &write_time, (double)s->v[DISK_WRITE_MS] / 1e3, dev);
+	if (has(s, DISK_IO_MS))
+		mset__add(out, &io_time, (double)s->v[DISK_IO_MS] / 1e3, dev);
+	if (has(s, DISK_IOS_NOW))
+		mset__add(out, &io_now, (double)s->v[DISK_IOS_NOW], dev);
+	if (!p)
+		return;
+	if (p->valid && elapsed_ns) {
+		const struct diskstat *a = &p->st;
+
+		add_rate(out, &read_bps, a, s, DISK_SECTORS_READ, 512, elapsed_ns);
+		add_rate(out, &write_bps, a, s, DISK_SECTORS_WRITTEN, 512, elapsed_ns);
+		add_rate(out, &reads_ps, a, s, DISK_READS, 1, elapsed_ns);
+		add_rate(out, &writes_ps, a, s, DISK_WRITES, 1, elapsed_ns);
+		if (has(a, DISK_IO_MS) && has(s, DISK_IO_MS)) {
+			/* Milliseconds of I/O over nanoseconds elapsed; clamped to 1 because
+			 * io_ticks is updated at jiffy granularity. */
+			double r = (double)rate__delta(a->v[DISK_IO_MS], s->v[DISK_IO_MS]) * 1e6 /
+				   (double)elapsed_ns;
+
+			mset__add(out, &utilization, r > 1 ? 1 : r, dev);
+		}
+	}
+	p->st = *s;
+	p->valid = p->seen = true;
+}
+
+static int disk_sample(struct collector *c, const struct tick *t, struct mset *out)
+{
+	struct disk *d = c->priv;
+	uint64_t now, elapsed_ns;
+	const char *line;
+	size_t i, j;
+	int err;
+
+	now = mono_now_ns();
+	err = procfs__read(d->procfs, "diskstats", &d->buf);
+	if (err == -ENODATA)
+		err = 0; /* no block device at all is a valid answer */
+	if (err) {
+		procfs__warn_once(&d->warned, 1u << 0, "failed to read %s/diskstats: %s", d->procfs,
+				  strerror(-err));
+		d->prev_ns = 0;
+		return err;
+	}
+	d->warned &= ~(1u << 0);
+	/* Rates divide by the time between the two reads, not the nominal interval. */
+	elapsed_ns = d->prev_ns ? now - d->prev_ns : 0;
+	d->prev_ns = now;
+	for (i = 0; i < d->nprev; i++)
+		d->prev[i].seen = false;
+	for (line = d->buf.len ? d->buf.data : NULL; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		struct diskstat s;
+
+		if (diskstats__parse_line(line, &s)) {
+			if (*line != '\n')
+				procfs__warn_once(&d->warned, 1u << 1,
+						  "%s/diskstats: skipping a line without major, "
+						  "minor and device name",
+						  d->procfs);
+		} else if (filter__match(&d->filter, s.name)) {
+			/* The 11 fields after the name exist since 2.6; fewer means a cut line. */
+			if (s.present != (1u << DISK_NFIELDS) - 1)
+				procfs__warn_once(&d->warned, 1u << 2,
+						  "%s/diskstats: device %s lacks fields or has "
+						  "values that are not numbers; those are not "
+						  "exported",
+						  d->procfs, s.name);
+			add_device(d, out, &s, elapsed_ns);
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	/* Forget devices that went away, so one that comes back starts afresh. */
+	for (i = j = 0; i < d->nprev; i++)
+		if (d->prev[i].seen)
+			d->prev[j++] = d->prev[i];
+	d->nprev = j;
+	return 0;
+}
+
+static void disk_destroy(struct collector *c)
+{
+	struct disk *d = c->priv;
+
+	if (!d)
+		return;
+	filter__free(&d->filter);
+	procfs__buf_free(&d->buf);
+	free(d->prev);
+	free(d);
+	c->priv = NULL;
+}
+
+struct collector disk_collector = {
+	.name = "disk",
+	.help = "Block device I/O from /proc/diskstats",
+	.enabled = true,
+	.flags = disk_flags,
+	.metrics = disk_metrics,
+	.init = disk_init,
+	.sample = disk_sample,
+	.destroy = disk_destroy,
+};

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Filesystem collector: size, free space and inodes of each real mount, from
+ * <procfs>/self/mountinfo and statfs(2). statfs runs in fsstat's worker threads with a
+ * deadline, so a hung mount (dead NFS server, wedged FUSE daemon) reports device_error 1
+ * instead of stalling the sampler.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collector.h"
+#include "filter.h"
+#include "fsstat.h"
+#include "log.h"
+#include "mountinfo.h"
+#include "procfs.h"
+
+#define FS_LABELS "device,mountpoint,fstype"
+
+static const struct metric_desc fs_size = {
+	"kpulse_filesystem_size_bytes",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"Size of the filesystem (statfs f_blocks x f_frsize).",
+};
+static const struct metric_desc fs_free = {
+	"kpulse_filesystem_free_bytes",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"Free space, including what is reserved for root (f_bfree).",
+};
+static const struct metric_desc fs_avail = {
+	"kpulse_filesystem_avail_bytes",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"Space available to unprivileged users (f_bavail).",
+};
+static const struct metric_desc fs_files = {
+	"kpulse_filesystem_files",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"Inodes in the filesystem (f_files).",
+};
+static const struct metric_desc fs_files_free = {
+	"kpulse_filesystem_files_free",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"Free inodes (f_ffree).",
+};
+static const struct metric_desc fs_used_ratio = {
+	"kpulse_filesystem_used_ratio",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"Used share of the space an unprivileged user can have, as df's Use%: "
+	"(size - free) / (size - free + avail).",
+};
+static const struct metric_desc fs_readonly = {
+	"kpulse_filesystem_readonly",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"1 if the filesystem itself is read-only (superblock, e.g. remounted ro after errors).",
+};
+static const struct metric_desc fs_device_error = {
+	"kpulse_filesystem_device_error",
+	METRIC_GAUGE,
+	FS_LABELS,
+	"1 if statfs failed, or did not answer within --collector.filesystem.timeout (the mount "
+	"is then not asked again until that call returns).",
+};
+
+static const struct metric_desc *const filesystem_metrics[] = {
+	&fs_size,	&fs_free,     &fs_avail,	&fs_files, &fs_files_free,
+	&fs_used_ratio, &fs_readonly, &fs_device_error, NULL,
+};
+
+/* node_exporter's defaults, written for a whole-name match (filter.h anchors them). */
+static const char *mount_points_exclude =
+	"/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)"
+	"(/.*)?";
+static const char *fs_types_exclude =
+	"autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|"
+	"iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|"
+	"squashfs|erofs|sysfs|tracefs";
+static uint64_t statfs_timeout_ns = 2000000000ull;
+
+static const struct flag filesystem_flags[] = {
+	{"collector.filesystem.mount-points-exclude", FLAG_STRING, &mount_points_exclude,
+	 "Regular expression of mount points not to report (whole path)"},
+	{"collector.filesystem.fs-types-exclude", FLAG_STRING, &fs_types_exclude,
+	 "Regular expression of filesystem types not to report (whole name)"},
+	{"collector.filesystem.timeout", FLAG_DURATION, &statfs_timeout_ns,
+	 "How long a statfs may take before its mount is reported device_error 1 and skipped "
+	 "until the call returns"},
+	{NULL},
+};
+
+struct mount {
+	char *device, *mount_point, *fstype; /* point into the mountinfo buffer */
+	bool readonly;
+};
+
+struct filesystem {
+	const char *procfs;
+	uint64_t wait_ns; /* longest the sampler waits for answers in one tick */
+	struct procfs_buf buf;
+	struct filter mounts, types;
+	struct fsstat_pool *pool;
+	struct mount *m;
+	const char **paths;
+	struct fsstat_answer *answers;
+	size_t cap;
+	uint32_t warned;
+};
+
+static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
+{
+	struct filesystem *fs = calloc(1, sizeof(*fs));
+	char err[512];
+
+	if (!fs)
+		return -ENOMEM;
+	c->priv = fs;
+	fs->procfs = cfg->procfs;
+	if (!statfs_timeout_ns) {
+		log_error("--collector.filesystem.timeout: must be more than 0");
+		return -EINVAL;
+	}
+	/*
+	 * Wait at most half an interval, so the tick that first meets a hung mount still ends
+	 * on time; a call still running then is answered in a later tick, or declared hung.
+	 */
+	fs->wait_ns = cfg->interval_ns / 2;
+	if (fs->wait_ns > statfs_timeout_ns)
+		fs->wait_ns = statfs_timeout_ns;
+	if (filter__init(&fs->mounts, NULL, mount_points_exclude, err, sizeof(err)) ||
+	    filter__init(&fs->types, NULL, fs_types_exclude, err, sizeof(err))) {
+		log_error("--collector.filesystem: %s", err);
+		return -EINVAL;
+	}
+	fs->pool = fsstat_pool__new(fsstat__statfs, statfs_timeout_ns);
+	return fs->pool ? 0 : -ENOMEM;
+}
+
+static bool has_option(const char *options, const char *opt)
+{
+	size_t n = strlen(opt);
+	const char *p = options;
+
+	while ((p = strstr(p, opt))) {
+		if ((p == options || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Parse mountinfo into fs->m; the mount listed last at a path is the one statfs sees. */
+static int read_mounts(struct filesystem *fs, size_t *n)
+{
+	char *line, *next;
+	size_t i, k = 0;
+	int err;
+
+	err = procfs__read(fs->procfs, "self/mountinfo", &fs->buf);
+	if (err)
+		return err;
+	for (line = fs->buf.data; line && *line; line = next) {
+		struct mountinfo mi;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (mountinfo__parse(line, &mi)) {
+			procfs__warn_once(&fs->warned, 1u << 1,
+					  "%s/self/mountinfo: skipping a line that does not parse",
+					  fs->procfs);
+			continue;
+		}
+		if (!filter__match(&fs->types, mi.fstype) ||
+		    !filter__match(&fs->mounts, mi.mount_point))
+			continue;
+		for (i = 0; i < k; i++)
+			if (!strcmp(fs->m[i].mount_point, mi.mount_point))
+				break;
+		if (i == k) {
+			if (k == fs->cap) {
+				size_t cap = fs->cap ? fs->cap * 2 : 32;
+				struct mount *m = realloc(fs->m, cap * sizeof(*m));
+				const char **paths;
+				struct fsstat_answer *answers;
+
+				if (!m)
+					return -ENOMEM;
+				fs->m = m;
+				paths = realloc(fs->paths, cap * sizeof(*paths));
+				if (!paths)
+					return -ENOMEM;
+				fs->paths = paths;
+				answers = realloc(fs->answers, cap * sizeof(*answers));
+				if (!answers)
+					return -ENOMEM;
+				fs->answers = answers;
+				fs->cap = cap;
+			}
+			k++;
+		}
+		fs->m[i] = (struct mount){
+			.device = mi.source,
+			.mount_point = mi.mount_point,
+			.fstype = mi.fstype,
+			/*
+			 * The superblock's options, not the mount's: a sandbox such as
+			 * systemd's ProtectSystem=strict remounts every mount read-only for
+			 * kpulse alone, while the filesystem stays writable for everyone else.
+			 */
+			.readonly = has_option(mi.super_options, "ro"),
+		};
+		fs->paths[i] = mi.mount_point;
+	}
+	*n = k;
+	return 0;
+}
+
+static void add_answer(struct filesystem *fs, struct mset *out, const struct mount *m,
+		       const struct fsstat_answer *a)
+{
+	const char *dev = m->device, *mp = m->mount_point, *type = m->fstype;
+	const struct fsstat *st = &a->st;
+	bool ro = m->readonly;
+
+	if (a->changed && a->state == FSSTAT_HUNG)
+		log_warn("statfs of %s (%s) did not answer within the timeout; reporting "
+			 "device_error 1 and not asking again until it returns",
+			 mp, type);
+	else if (a->changed && a->state == FSSTAT_ERROR)
+		log_warn("failed to statfs %s (%s): %s", mp, type, strerror(-a->err));
+	else if (a->changed)
+		log_info("statfs of %s answers again", mp);
+
+	if (a->state == FSSTAT_OK) {
+		double bs = (double)st->bsize, used;
+
+		mset__add(out, &fs_size, (double)st->blocks * bs, dev, mp, type);
+		mset__add(out, &fs_free, (double)st->bfree * bs, dev, mp, type);
+		mset__add(out, &fs_avail, (double)st->bavail * bs, dev, mp, type);
+		mset__add(out, &fs_files, (double)st->files, dev, mp, type);
+		mset__add(out, &fs_files_free, (double)st->ffree, dev, mp, type);
+		/* A filesystem that claims more free than size has no meaningful ratio. */
+		used = st->bfree <= st->blocks ? (double)(st->blocks - st->bfree) * bs : -1;
+		if (used >= 0 && used + (double)st->bavail * bs > 0)
+			mset__add(out, &fs_used_ratio, used / (used + (double)st->bavail * bs), dev,
+				  mp, type);
+	}
+	mset__add(out, &fs_readonly, ro, dev, mp, type);
+	if (a->state != FSSTAT_PENDING)
+		mset__add(out, &fs_device_error, a->state != FSSTAT_OK, dev, mp, type);
+}
+
+static int filesystem_sample(struct collector *c, const struct tick *t, struct mset *out)
+{
+	struct filesystem *fs = c->priv;
+	size_t i, n = 0;
+	int err;
+
+	err = read_mounts(fs, &n);
+	if (err) {
+		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/self/mountinfo: %s",
+				  fs->procfs, strerror(-err));
+		return err;
+	}
+	fs->warned &= ~(1u << 0);
+	err = fsstat_pool__round(fs->pool, fs->paths, n, fs->wait_ns, fs->answers);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		add_answer(fs, out, &fs->m[i], &fs->answers[i]);
+	return 0;
+}
+
+static void filesystem_destroy(struct collector *c)
+{
+	struct filesystem *fs = c->priv;
+
+	if (!fs)
+		return;
+	/* Returns at once even with a statfs stuck: that thread is detached. */
+	fsstat_pool__free(fs->pool);
+	filter__free(&fs->mounts);
+	filter__free(&fs->types);
+	procfs__buf_free(&fs->buf);
+	free(fs->m);
+	free(fs->paths);
+	free(fs->answers);
+	free(fs);
+	c->priv = NULL;
+}
+
+struct collector filesystem_collector = {
+	.name = "filesystem",
+	.help = "Filesystem size, free space and inodes from mountinfo and statfs, with a "
+		"timeout",
+	.enabled = true,
+	.flags = filesystem_flags,
+	.metrics = filesystem_metrics,
+	.init = filesystem_init,
+	.sample = filesystem_sample,
+	.destroy = filesystem_destroy,
+};

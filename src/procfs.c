@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Parsers for /proc/{meminfo,diskstats,stat,loadavg,cpuinfo}; see procfs.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "log.h"
+#include "procfs.h"
+
+int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
+{
+	char path[4096];
+	ssize_t n;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	b->len = 0;
+	for (;;) {
+		if (b->cap - b->len < 4096) {
+			size_t cap = b->cap ? b->cap * 2 : 16384;
+			char *p = realloc(b->data, cap);
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			b->data = p;
+			b->cap = cap;
+		}
+		/* procfs files are generated per read(): read to EOF, keep one byte for NUL. */
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (!n)
+			break;
+		b->len += n;
+	}
+	close(fd);
+	if (b->data)
+		b->data[b->len] = '\0';
+	if (!err && !b->len)
+		err = -ENODATA;
+	return err;
+}
+
+void procfs__buf_free(struct procfs_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool ends_field(char c)
+{
+	return !c || c == ' ' || c == '\t' || c == '\n';
+}
+
+int procfs__u64(const char **s, uint64_t *out)
+{
+	const char *p = *s;
+	uint64_t v = 0;
+
+	while (is_blank(*p))
+		p++;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = *p - '0';
+
+		if (v > (UINT64_MAX - d) / 10) {
+			/* Keep scanning so the caller can step over the field. */
+			while (*p >= '0' && *p <= '9')
+				p++;
+			*s = p;
+			return -ERANGE;
+		}
+		v = v * 10 + d;
+	}
+	if (!ends_field(*p))
+		return -EINVAL;
+	*s = p;
+	*out = v;
+	return 0;
+}
+
+/* Skip to the next blank-separated field on the same line; false at the end of line. */
+static bool next_field(const char **s)
+{
+	const char *p = *s;
+
+	while (!ends_field(*p))
+		p++;
+	while (is_blank(*p))
+		p++;
+	*s = p;
+	return *p && *p != '\n';
+}
+
+static const char *const meminfo_keys[MEMINFO_NFIELDS] = {
+	[MEMINFO_TOTAL] = "MemTotal",
+	[MEMINFO_FREE] = "MemFree",
+	[MEMINFO_AVAILABLE] = "MemAvailable",
+	[MEMINFO_BUFFERS] = "Buffers",
+	[MEMINFO_CACHED] = "Cached",
+	[MEMINFO_SWAP_TOTAL] = "SwapTotal",
+	[MEMINFO_SWAP_FREE] = "SwapFree",
+	[MEMINFO_DIRTY] = "Dirty",
+	[MEMINFO_WRITEBACK] = "Writeback",
+	[MEMINFO_SHMEM] = "Shmem",
+	[MEMINFO_SLAB] = "Slab",
+};
+
+const char *meminfo__key(enum meminfo_field f)
+{
+	return f < MEMINFO_NFIELDS ? meminfo_keys[f] : "";
+}
+
+/* "Key:   123 kB": the value in kB; only "kB" (or no unit) is accepted. */
+static int meminfo_value(const char *p, uint64_t *kb)
+{
+	int err = procfs__u64(&p, kb);
+
+	if (err)
+		return err;
+	while (is_blank(*p))
+		p++;
+	if (*p == '\n' || !*p)
+		return 0;
+	if (strncmp(p, "kB", 2))
+		return -EINVAL;
+	for (p += 2; is_blank(*p); p++)
+		;
+	return *p == '\n' || !*p ? 0 : -EINVAL;
+}
+
+int meminfo__parse(const char *buf, struct meminfo *m)
+{
+	const char *line = buf;
+
+	memset(m, 0, sizeof(*m));
+	while (line && *line) {
+		const char *colon = strchr(line, ':'), *eol = strchr(line, '\n');
+
+		if (colon && (!eol || colon < eol)) {
+			size_t klen = colon - line;
+			int i;
+
+			for (i = 0; i < MEMINFO_NFIELDS; i++) {
+				if (strlen(meminfo_keys[i]) != klen ||
+				    strncmp(line, meminfo_keys[i], klen))
+					continue;
+				if (!meminfo_value(colon + 1, &m->kb[i])) {
+					m->present |= 1u << i;
+					m->bad &= ~(1u << i);
+				} else if (!(m->present & (1u << i))) {
+					m->bad |= 1u << i;
+				}
+				break;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return m->present ? 0 : -ENODATA;
+}
+
+int diskstats__parse_line(const char *line, struct diskstat *d)
+{
+	const char *p = line;
+	uint64_t maj, min;
+	size_t n;
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	if (procfs__u64(&p, &maj) || maj > UINT32_MAX || !next_field(&p))
+		return -EINVAL;
+	if (procfs__u64(&p, &min) || min > UINT32_MAX || !next_field(&p))
+		return -EINVAL;
+	n = 0;
+	while (!ends_field(p[n]))
+		n++;
+	if (!n || n >= sizeof(d->name))
+		return -EINVAL;
+	memcpy(d->name, p, n);
+	d->name[n] = '\0';
+	d->major = maj;
+	d->minor = min;
+	/* Fields are positional: one that does not parse is absent, the others still count. */
+	for (i = 0; i < DISK_NFIELDS && next_field(&p); i++)
+		if (!procfs__u64(&p, &d->v[i]))
+			d->present |= 1u << i;
+	return 0;
+}
+
+static const char *const cpu_modes[CPU_NMODES] = {
+	"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+};
+
+const char *cpu_mode__name(enum cpu_mode m)
+{
+	return m < CPU_NMODES ? cpu_modes[m] : "";
+}
+
+int procstat__parse_cpu(const char *line, struct cpustat *c)
+{
+	const char *p = line + 3;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	if (strncmp(line, "cpu", 3))
+		return -EINVAL;
+	if (is_blank(*p)) {
+		c->cpu = -1;
+	} else {
+		uint64_t cpu;
+
+		if (procfs__u64(&p, &cpu) || cpu >= PROCFS_MAX_CPUS)
+			return -EINVAL;
+		c->cpu = (int)cpu;
+	}
+	for (i = 0; i < CPU_NMODES && next_field(&p); i++)
+		if (!procfs__u64(&p, &c->ticks[i]))
+			c->present |= 1u << i;
+	return 0;
+}
+
+int procstat__btime(const char *buf, uint64_t *out)
+{
+	const char *p = buf;
+
+	while (p && *p) {
+		if (!strncmp(p, "btime", 5) && is_blank(p[5])) {
+			p += 5;
+			return procfs__u64(&p, out);
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+unsigned int loadavg__parse(const char *buf, double load[3])
+{
+	const char *p = buf;
+	unsigned int ok = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		char *end;
+		double v;
+
+		while (is_blank(*p))
+			p++;
+		/* "0.52": digits and one dot only, so strtod never takes "nan", "inf" or hex. */
+		if (*p < '0' || *p > '9')
+			break;
+		errno = 0;
+		v = strtod(p, &end);
+		if (errno || !ends_field(*end) || !isfinite(v) ||
+		    strspn(p, "0123456789.") != (size_t)(end - p))
+			break;
+		load[i] = v;
+		ok |= 1u << i;
+		p = end;
+	}
+	return ok;
+}
+
+int cpuinfo__model(const char *buf, char *out, size_t len)
+{
+	/* In order of preference: x86, 32-bit arm, mips, powerpc. */
+	static const char *const keys[] = {"model name", "Processor", "cpu model", "cpu"};
+	size_t k;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *line = buf;
+
+		while (line && *line) {
+			const char *eol = strchrnul(line, '\n'),
+				   *colon = memchr(line, ':', eol - line);
+			size_t klen;
+
+			if (colon) {
+				klen = colon - line;
+				while (klen && is_blank(line[klen - 1]))
+					klen--;
+				if (klen == strlen(keys[k]) && !strncmp(line, keys[k], klen)) {
+					const char *v = colon + 1;
+					size_t vlen;
+
+					while (is_blank(*v))
+						v++;
+					vlen = eol - v;
+					while (vlen && is_blank(v[vlen - 1]))
+						vlen--;
+					if (vlen) {
+						snprintf(out, len, "%.*s", (int)vlen, v);
+						return 0;
+					}
+				}
+			}
+			line = *eol ? eol + 1 : NULL;
+		}
+	}
+	return -ENOENT;
+}
+
+void procfs__warn_once(uint32_t *seen, uint32_t bit, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (*seen & bit)
+		return;
+	*seen |= bit;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pure parsers for the /proc files the memory, disk, cpu and host collectors read, and a
+ * reusable whole-file reader. Every parser takes a buffer, so tests feed it fixtures; a
+ * field that is missing, truncated, not a number or out of range is reported absent,
+ * never as a made-up value.
+ */
+#ifndef KPULSE_PROCFS_H
+#define KPULSE_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growing buffer reused tick after tick, so reading a file costs no allocation. */
+struct procfs_buf {
+	char *data; /* NUL-terminated after procfs__read */
+	size_t len, cap;
+};
+
+/* Read <@root>/<@rel> whole into @b; -errno on failure, -ENODATA if it is empty. */
+int procfs__read(const char *root, const char *rel, struct procfs_buf *b);
+void procfs__buf_free(struct procfs_buf *b);
+
+/*
+ * Parse an unsigned decimal at *@s (leading blanks skipped), ending at a blank, a newline
+ * or the end of the string: no sign, no hex, no trailing junk. -ERANGE above 2^64 - 1,
+ * -EINVAL if it is not a number. *@s moves past it on success.
+ */
+int procfs__u64(const char **s, uint64_t *out);
+
+/* /proc/meminfo: the lines kpulse exports, in kB as the kernel writes them. */
+enum meminfo_field {
+	MEMINFO_TOTAL,
+	MEMINFO_FREE,
+	MEMINFO_AVAILABLE,
+	MEMINFO_BUFFERS,
+	MEMINFO_CACHED,
+	MEMINFO_SWAP_TOTAL,
+	MEMINFO_SWAP_FREE,
+	MEMINFO_DIRTY,
+	MEMINFO_WRITEBACK,
+	MEMINFO_SHMEM,
+	MEMINFO_SLAB,
+	MEMINFO_NFIELDS,
+};
+
+struct meminfo {
+	uint64_t kb[MEMINFO_NFIELDS];
+	uint32_t present; /* bit i: kb[i] parsed */
+	uint32_t bad;	  /* bit i: the line is there but its value does not parse */
+};
+
+/* The key of @f as /proc/meminfo spells it ("MemTotal"). */
+const char *meminfo__key(enum meminfo_field f);
+/* Parse a whole /proc/meminfo; -ENODATA if not one field parsed. */
+int meminfo__parse(const char *buf, struct meminfo *m);
+
+/* /proc/diskstats (Documentation/admin-guide/iostats.rst), the fields after the name. */
+enum diskstat_field {
+	DISK_READS,	    /* reads completed */
+	DISK_READS_MERGED,  /* unused, parsed to keep positions */
+	DISK_SECTORS_READ,  /* 512-byte units whatever the device's sector size */
+	DISK_READ_MS,	    /* time spent reading */
+	DISK_WRITES,	    /* writes completed */
+	DISK_WRITES_MERGED, /* unused */
+	DISK_SECTORS_WRITTEN,
+	DISK_WRITE_MS,
+	DISK_IOS_NOW, /* I/Os currently in progress */
+	DISK_IO_MS,   /* time the device had I/O in flight */
+	DISK_NFIELDS,
+};
+
+#define DISK_NAME_MAX 64
+
+struct diskstat {
+	unsigned int major, minor;
+	char name[DISK_NAME_MAX];
+	uint64_t v[DISK_NFIELDS];
+	uint32_t present; /* bit i: v[i] parsed */
+};
+
+/* Parse one diskstats line; -EINVAL without major, minor and a name (the line is skipped). */
+int diskstats__parse_line(const char *line, struct diskstat *d);
+
+/* /proc/stat cpu lines: USER_HZ ticks per mode (guest time is already in user and nice). */
+enum cpu_mode {
+	CPU_USER,
+	CPU_NICE,
+	CPU_SYSTEM,
+	CPU_IDLE,
+	CPU_IOWAIT,
+	CPU_IRQ,
+	CPU_SOFTIRQ,
+	CPU_STEAL,
+	CPU_NMODES,
+};
+
+struct cpustat {
+	int cpu; /* -1 for the all-CPU "cpu " line */
+	uint64_t ticks[CPU_NMODES];
+	uint32_t present; /* bit i: ticks[i] parsed */
+};
+
+/* Highest CPU count accepted in a "cpuN" line (x86 MAXSMP's NR_CPUS); beyond it the line
+ * is taken as garbage, so a bad file cannot make the collector allocate much. */
+#define PROCFS_MAX_CPUS 8192
+
+const char *cpu_mode__name(enum cpu_mode m);
+/* Parse a "cpu " or "cpuN " line; -EINVAL for any other line or a bad CPU number. */
+int procstat__parse_cpu(const char *line, struct cpustat *c);
+/* The "btime" line of /proc/stat (boot time, seconds since the epoch); -ENOENT/-EINVAL. */
+int procstat__btime(const char *buf, uint64_t *out);
+
+/* /proc/loadavg: bit i of the result is set when @load[i] (1, 5, 15 min) parsed. */
+unsigned int loadavg__parse(const char *buf, double load[3]);
+
+/* The CPU model from /proc/cpuinfo ("model name" on x86, "Processor"/"cpu" elsewhere). */
+int cpuinfo__model(const char *buf, char *out, size_t len);
+
+/* Log @fmt once per bit of *@seen: a broken source is reported, not every second. */
+void procfs__warn_once(uint32_t *seen, uint32_t bit, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* KPULSE_PROCFS_H */

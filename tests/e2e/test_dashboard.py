@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""deploy/grafana/kpulse.json: every panel query answers, with data, from a live Prometheus.
+
+The real kpulse is scraped every second by a real Prometheus for ~20 s; then every target
+expression of every panel, with Grafana's variables substituted the way Grafana would for
+this instance and a 1 s scrape interval, runs as an instant query. A query error or an
+empty result fails the test, naming the panel and the expression.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from kpulse import KPULSE, Kpulse, http_get, main, need_root, test, wait_for  # noqa: E402
+from prom import DEPLOY, query, start_prometheus  # noqa: E402
+
+DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
+RULES = [os.path.join(DEPLOY, "prometheus", f) for f in
+         ("kpulse-recording.rules.yml", "kpulse-alerts.rules.yml")]
+# What Grafana substitutes for a 1 s scrape interval: $__rate_interval is
+# max($__interval + scrape interval, 4 * scrape interval) = 4s; the range is the ~20 s the
+# test lets Prometheus scrape.
+GRAFANA_VARS = {"$__rate_interval": "4s", "$__interval_ms": "1000", "$__interval": "1s",
+                "$__range_s": "20", "$__range_ms": "20000", "$__range": "20s"}
+
+
+def load():
+    with open(DASHBOARD) as f:
+        return json.load(f)
+
+
+def all_panels(panels):
+    for p in panels:
+        yield p
+        yield from all_panels(p.get("panels", []))
+
+
+def targets(dash):
+    """[(panel title, refId, expr)] of every panel with queries."""
+    out = []
+    for p in all_panels(dash["panels"]):
+        for t in p.get("targets", []):
+            out.append((p["title"], t.get("refId", "?"), t.get("expr", "")))
+    return out
+
+
+def substitute(expr, instance):
+    for var, val in sorted(GRAFANA_VARS.items(), key=lambda kv: -len(kv[0])):
+        expr = expr.replace(var, val).replace("${" + var[1:] + "}", val)
+    expr = expr.replace("${instance}", instance).replace("$instance", instance)
+    assert "$" not in expr, f"unsubstituted variable left in {expr!r}"
+    return expr
+
+
+@test
+def dashboard_shape():
+    d = load()
+    assert d.get("uid") and d.get("title") and d.get("schemaVersion"), "uid/title/schemaVersion"
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    inst = variables.get("instance")
+    assert inst and inst["type"] == "query", f"no instance query variable: {list(variables)}"
+    q = inst["query"]["query"] if isinstance(inst["query"], dict) else inst["query"]
+    assert q == "label_values(kpulse_build_info, instance)", q
+    ids = [p["id"] for p in all_panels(d["panels"])]
+    assert len(ids) == len(set(ids)), f"duplicate panel ids: {ids}"
+    t = targets(d)
+    assert len(t) >= 20, f"only {len(t)} queries"
+    for title, ref, expr in t:
+        assert expr, f"panel {title!r} [{ref}]: empty expression"
+        # Every selector is limited to the chosen instance.
+        assert 'instance="$instance"' in expr, f"panel {title!r} [{ref}] ignores $instance: {expr}"
+    types = {p["type"] for p in all_panels(d["panels"])}
+    assert "heatmap" in types, types
+    for p in all_panels(d["panels"]):
+        if p["type"] != "row":
+            assert p.get("datasource", {}).get("uid") == "${datasource}", \
+                f"panel {p['title']!r} does not use the datasource variable"
+
+
+def start_kpulse():
+    args = []
+    # The watched-process panel needs a watch list (the flag arrives with the sched work).
+    help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
+    if "--process.watch" in help_text:
+        args.append("--process.watch=kpulse")
+    return Kpulse(*args)
+
+
+@test
+def every_metric_the_rules_use_is_exported():
+    """A misspelt name in a rule would make its alert silently never fire."""
+    need_root()
+    import yaml
+    used = {}
+    for path in RULES:
+        with open(path) as f:
+            for g in yaml.safe_load(f)["groups"]:
+                for r in g["rules"]:
+                    for name in re.findall(r"(?<![\w:])kpulse_[a-z0-9_]+", r["expr"]):
+                        used.setdefault(name, r.get("alert") or r.get("record"))
+    # Families kpulse exports (after two ticks, so the loopback traffic of these scrapes
+    # has given the per-device families a series: a family without series is not printed).
+    k = start_kpulse()
+    k.next_tick()
+    text = k.next_tick().text
+    exported = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, fam, kind = line.split()
+            exported |= {fam} | ({fam + s for s in ("_bucket", "_sum", "_count")}
+                                 if kind == "histogram" else set())
+        elif line and not line.startswith("#"):
+            exported.add(re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0))
+    missing = sorted(f"{n} (in {rule})" for n, rule in used.items() if n not in exported)
+    assert not missing, f"{len(missing)} of {len(used)} metric names used by the rules are " \
+        f"not exported by kpulse: {', '.join(missing)}"
+
+
+@test
+def every_panel_query_returns_data():
+    need_root()
+    k = start_kpulse()
+    instance = f"127.0.0.1:{k.port}"
+    url = start_prometheus([instance])
+    # ~20 s of 1 s scrapes.
+    n = wait_for(lambda: (lambda r: r and float(r[0]["value"][1]) >= 20 and r)(
+        query(url, f'count_over_time(up{{instance="{instance}"}}[30s])')[1]), timeout=45, step=1)
+    assert n, f"Prometheus did not collect 20 scrapes of {instance}: {n}"
+    # The instance variable's query lists this kpulse.
+    status, _, body = http_get(url + "/api/v1/label/instance/values?" +
+                               urllib.parse.urlencode({"match[]": "kpulse_build_info"}))
+    values = json.loads(body)["data"]
+    assert instance in values, f"label_values(kpulse_build_info, instance) = {values}"
+    problems = []
+    t = targets(load())
+    for title, ref, expr in t:
+        e = substitute(expr, instance)
+        ok, res = query(url, e)
+        if not ok:
+            problems.append(f"panel {title!r} [{ref}]: query error: {res}\n      {e}")
+        elif not res:
+            problems.append(f"panel {title!r} [{ref}]: empty result\n      {e}")
+    for p in problems:
+        print("  " + p)
+    assert not problems, f"{len(problems)} of {len(t)} panel queries failed: " + \
+        "; ".join(p.split("\n")[0] for p in problems)
+
+
+@test
+def recording_rules_record_data():
+    """Every recording rule, evaluated by Prometheus over the live kpulse, records series;
+    the CPU mode shares of the host sum to 1."""
+    need_root()
+    import yaml
+    k = start_kpulse()
+    instance = f"127.0.0.1:{k.port}"
+    url = start_prometheus([instance], rule_files=RULES[:1])
+    with open(RULES[0]) as f:
+        names = [r["record"] for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+    # rate() over [1m] needs two scrapes; give it a few more.
+    wait_for(lambda: (lambda r: r and float(r[0]["value"][1]) >= 6)(
+        query(url, f'count_over_time(up{{instance="{instance}"}}[1m])')[1]), timeout=30, step=1)
+
+    def missing():
+        return [n for n in names if not query(url, f'{n}{{instance="{instance}"}}')[1]]
+    left = [] if wait_for(lambda: not missing(), timeout=15, step=1) else missing()
+    assert not left, f"recording rules with no data over a live kpulse: {left}"
+    ok, res = query(url, f'sum(instance:kpulse_cpu_mode:ratio_rate1m{{instance="{instance}"}})')
+    assert ok and res and abs(float(res[0]["value"][1]) - 1) < 0.01, \
+        f"CPU mode shares sum to {res}, want 1"
+
+
+if __name__ == "__main__":
+    main("dashboard")
