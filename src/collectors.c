@@ -5,6 +5,7 @@
 
 extern struct collector net_collector;
 extern struct collector sched_collector;
+extern struct collector fd_collector;
 extern struct collector cpu_collector;
 extern struct collector memory_collector;
 extern struct collector disk_collector;
@@ -14,6 +15,7 @@ extern struct collector filesystem_collector;
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
 	&net_collector,
+	&fd_collector,
 	&cpu_collector,
 	&memory_collector,
 	&disk_collector,

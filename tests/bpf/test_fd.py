@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""fd collector against workloads whose answer is known, and against /proc/<pid>/fd."""
+import os
+import resource
+import socket
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from fd import FdChild  # noqa: E402
+from kpulse import Kpulse, main, need_root, test  # noqa: E402
+
+
+
+def settled(k):
+    """A snapshot whose whole tick started after this call (next_tick may be mid-tick)."""
+    k.next_tick()
+    return k.next_tick()
+
+
+def by_name(m, family, name):
+    """@family{name="@name"} (Metrics.get cannot take a label called name)."""
+    return m.samples.get((family, frozenset({("name", name)})))
+
+
+def open_fds(m, name):
+    return by_name(m, "kpulse_process_open_fds", name)
+
+
+@test
+def child_with_500_files_matches_proc():
+    """kpulse-fd-t opens K=500 files: the gauge equals /proc/<pid>/fd, then drops by 200."""
+    need_root()
+    name = "kpulse-fd-t"
+    k = Kpulse(f"--process.watch={name}", interval="200ms")
+    child = FdChild(name)
+    base = child.proc_fd_count()
+    assert child.cmd("open 500") == [500, 0]
+    want = child.proc_fd_count()
+    assert want == base + 500, f"/proc/{child.pid}/fd has {want}, expected {base} + 500"
+    got = open_fds(settled(k), name)
+    assert got == want, f"{name} holding {base} + 500 fds: kpulse_process_open_fds {got}, " \
+                        f"/proc/{child.pid}/fd {want}"
+    child.cmd("close 200")
+    want = child.proc_fd_count()
+    m = settled(k)  # two intervals
+    got = open_fds(m, name)
+    assert got == want == base + 300, \
+        f"after closing 200 of {base} + 500: kpulse {got}, /proc {want} (expected {base + 300})"
+
+
+@test
+def watched_name_never_seen_reads_zero():
+    need_root()
+    k = Kpulse(f"--process.watch=kpulse-none{os.getpid() % 10000}", interval="200ms")
+    m = settled(k)
+    name = f"kpulse-none{os.getpid() % 10000}"
+    assert open_fds(m, name) == 0, m.series("kpulse_process_open_fds")
+    assert by_name(m, "kpulse_process_fd_limit_ratio", name) == 0
+
+
+@test
+def emfile_counted_and_limit_ratio_max():
+    """A child with RLIMIT_NOFILE soft 64 tries to open 100 files: every EMFILE is counted,
+    and it is the process nearest its limit (ratio 1)."""
+    need_root()
+    name = f"kfd-lim-{os.getpid() % 100000}"  # unique per run
+    k = Kpulse(interval="200ms")
+    child = FdChild(name)
+    child.cmd("limit 64")
+    m0 = settled(k)
+    e0 = m0.get("kpulse_fd_open_errors_total", errno="EMFILE")
+    assert e0 is not None, "kpulse_fd_open_errors_total{errno=\"EMFILE\"} is not exported"
+    ok, failed = child.cmd("open 100")
+    assert failed > 0 and ok + failed == 100, (ok, failed)
+    assert child.proc_fd_count() == 64, f"/proc/{child.pid}/fd has {child.proc_fd_count()}"
+    m1 = settled(k)
+    d = m1.get("kpulse_fd_open_errors_total", errno="EMFILE") - e0
+    assert d == failed, f"child limited to 64 fds failed {failed} of 100 opens with EMFILE; " \
+                        f"kpulse_fd_open_errors_total{{errno=\"EMFILE\"}} grew by {d}"
+    r = m1.get("kpulse_fd_limit_ratio_max")
+    assert r == 1, f"child at 64 of 64 fds: kpulse_fd_limit_ratio_max {r}, expected 1"
+    info = m1.series("kpulse_fd_limit_ratio_max_info")
+    assert info == [({"pid": str(child.pid), "name": name}, 1)], \
+        f"kpulse_fd_limit_ratio_max_info {info}, expected pid {child.pid} name {name}"
+
+
+@test
+def open_close_10000_files():
+    """Opening and closing /dev/null 10 000 times raises both counters by at least 10 000."""
+    need_root()
+    k = Kpulse(interval="200ms")
+    m0 = settled(k)
+    for _ in range(10000):
+        os.close(os.open("/dev/null", os.O_RDONLY))
+    m1 = settled(k)
+    for fam in ("kpulse_fd_opened_total", "kpulse_fd_closed_total"):
+        d = m1.get(fam) - m0.get(fam)
+        assert d >= 10000, f"10 000 open+close of /dev/null: {fam} grew by only {d}"
+    assert m1.get("kpulse_fd_opened_per_second") is not None
+
+
+def pairs_count_two(make, what):
+    n = 50000
+    k = Kpulse(interval="200ms")
+    m0 = settled(k)
+    for _ in range(n):
+        a, b = make()
+        os.close(a)
+        os.close(b)
+    m1 = settled(k)
+    # Counting one descriptor per call would fall n short; background activity on this
+    # machine is far below n in the few seconds this takes.
+    for fam in ("kpulse_fd_opened_total", "kpulse_fd_closed_total"):
+        d = m1.get(fam) - m0.get(fam)
+        assert d >= 2 * n, f"{n} {what} (2 descriptors each, both closed): {fam} grew by {d}, " \
+                           f"expected >= {2 * n}"
+
+
+@test
+def pipe_counts_two():
+    need_root()
+    pairs_count_two(os.pipe, "pipe()")
+
+
+@test
+def socketpair_counts_two():
+    need_root()
+
+    def sp():
+        a, b = socket.socketpair()
+        return a.detach(), b.detach()
+    pairs_count_two(sp, "socketpair()")
+
+
+@test
+def dup_and_fcntl_count_only_what_they_create():
+    """dup2 onto an open fd: 1 opened + 1 closed; dup2(fd, fd) and fcntl(F_GETFD): nothing;
+    fcntl(F_DUPFD): 1 opened. n = 50 000 calls each, so a wrong count is n off."""
+    need_root()
+    import ctypes
+    import fcntl
+    libc = ctypes.CDLL(None, use_errno=True)
+    n = 50000
+    k = Kpulse(interval="200ms")
+    a = os.open("/dev/null", os.O_RDONLY)
+    b = os.open("/dev/null", os.O_RDONLY)
+    try:
+        def delta(fn):
+            m0 = settled(k)
+            for _ in range(n):
+                fn()
+            m1 = settled(k)
+            return [m1.get(f) - m0.get(f) for f in ("kpulse_fd_opened_total",
+                                                    "kpulse_fd_closed_total")]
+
+        opened, closed = delta(lambda: libc.dup2(a, b))
+        assert opened >= n and closed >= n, \
+            f"{n} dup2(a, b) onto an open b: opened +{opened}, closed +{closed} (want >= {n})"
+        opened, _ = delta(lambda: libc.dup2(a, a))
+        assert opened < n / 2, f"{n} dup2(a, a) create nothing, yet opened grew by {opened}"
+        opened, _ = delta(lambda: fcntl.fcntl(a, fcntl.F_GETFD))
+        assert opened < n / 2, f"{n} fcntl(F_GETFD) create nothing, yet opened grew by {opened}"
+        opened, closed = delta(lambda: os.close(fcntl.fcntl(a, fcntl.F_DUPFD, 0)))
+        assert opened >= n and closed >= n, \
+            f"{n} fcntl(F_DUPFD) + close: opened +{opened}, closed +{closed} (want >= {n})"
+    finally:
+        os.close(a)
+        os.close(b)
+
+
+@test
+def close_range_counts_open_descriptors_only():
+    """close_range(lowest, ~0U) in a child holding 15 000 fds counts 15 000; over a huge
+    sparse range (100 open), only the open ones, not the range's size."""
+    need_root()
+    n = 15000
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    assert hard >= n + 500, f"RLIMIT_NOFILE hard limit {hard} leaves no room for {n} fds"
+    k = Kpulse(interval="200ms")
+    child = FdChild(f"kfd-cr-{os.getpid() % 100000}")
+    child.cmd(f"limit {n + 500}")
+    for held in (n, 100):
+        assert child.cmd(f"open {held}") == [held, 0]
+        m0 = settled(k)
+        assert child.cmd("close_range") == [held]
+        m1 = settled(k)
+        d = m1.get("kpulse_fd_closed_total") - m0.get("kpulse_fd_closed_total")
+        # The range reaches 2^32 - 1: counting its size instead would add ~4e9.
+        assert held <= d < held + 1000000, \
+            f"close_range(lowest of {held} open, ~0U): closed_total grew by {d}, " \
+            f"expected {held} plus background"
+
+
+@test
+def threads_sharing_a_table_count_once():
+    """8 threads and 300 files: the table is counted once, equal to /proc/<pid>/fd."""
+    need_root()
+    name = f"kfd-thr-{os.getpid() % 100000}"
+    k = Kpulse(f"--process.watch={name}", interval="200ms")
+    child = FdChild(name)
+    base = child.proc_fd_count()
+    assert child.cmd("threads 8") == [9]
+    assert child.cmd("open 300") == [300, 0]
+    want = child.proc_fd_count()
+    assert want == base + 300, f"/proc/{child.pid}/fd has {want}, expected {base} + 300"
+    assert len(os.listdir(f"/proc/{child.pid}/task")) == 9
+    got = open_fds(settled(k), name)
+    assert got == want, f"{name} with 9 threads and {base} + 300 fds: kpulse {got}, " \
+                        f"/proc/{child.pid}/fd {want} (once per thread would be {9 * want})"
+
+
+@test
+def thread_with_private_table_adds_its_table():
+    """A thread that unshare(CLONE_FILES)s has a table of its own: the process's gauge is
+    the sum of its distinct tables, as listed under /proc/<pid>/task/<tid>/fd."""
+    need_root()
+    name = f"kfd-prv-{os.getpid() % 100000}"
+    k = Kpulse(f"--process.watch={name}", interval="200ms")
+    child = FdChild(name)
+    child.cmd("threads 3")
+    assert child.cmd("open 50") == [50, 0]
+    leader = child.proc_fd_count()
+    child.cmd("private_table 100")  # a copy of the leader's table, plus 100
+    want = child.proc_fd_count_all_tables()
+    assert want == 2 * leader + 100, f"/proc tables hold {want}, expected 2 * {leader} + 100"
+    got = open_fds(settled(k), name)
+    assert got == want, f"{name}: leader table {leader} fds, private table {leader} + 100: " \
+                        f"kpulse {got}, /proc {want}"
+
+
+@test
+def counters_continue_across_restart():
+    """fd_stats is pinned under --bpf.pin-path: a restart does not reset the counters."""
+    need_root()
+    k = Kpulse(interval="200ms")
+    for _ in range(1000):
+        os.close(os.open("/dev/null", os.O_RDONLY))
+    before = settled(k)
+    assert k.stop(keep_pins=True) == 0
+    assert os.path.exists(f"{k.pin_path}/fd_stats"), "fd_stats is not pinned"
+    k2 = Kpulse(interval="200ms", pin_path=k.pin_path)
+    after = k2.next_tick()
+    for fam in ("kpulse_fd_opened_total", "kpulse_fd_closed_total"):
+        assert after.get(fam) >= before.get(fam) >= 1000, \
+            f"{fam} went from {before.get(fam)} to {after.get(fam)} across a restart"
+
+
+@test
+def file_nr_matches_proc():
+    need_root()
+    k = Kpulse(interval="200ms")
+    m = settled(k)
+    with open("/proc/sys/fs/file-nr") as f:
+        alloc, _, maximum = map(int, f.read().split())
+    assert m.get("kpulse_fd_maximum") == maximum, (m.get("kpulse_fd_maximum"), maximum)
+    got = m.get("kpulse_fd_allocated")
+    assert got is not None and abs(got - alloc) <= 0.2 * alloc + 200, \
+        f"kpulse_fd_allocated {got}, /proc/sys/fs/file-nr {alloc} a moment later"
+
+
+@test
+def malformed_file_nr_is_absent():
+    """A procfs whose file-nr is garbage: no allocated/maximum series, the rest still works."""
+    need_root()
+    import tempfile
+    d = tempfile.mkdtemp(prefix=f"kpulse-fd-{os.getpid()}-")
+    os.chmod(d, 0o755)  # kpulse reads it after dropping root (--run-as)
+    os.makedirs(f"{d}/sys/fs")
+    with open(f"{d}/sys/fs/file-nr", "w") as f:
+        f.write("1024\tx\t9999\n")
+    try:
+        k = Kpulse(f"--path.procfs={d}", interval="200ms")
+        m = settled(k)
+        assert m.get("kpulse_fd_allocated") is None and m.get("kpulse_fd_maximum") is None
+        assert m.get("kpulse_fd_opened_total") is not None
+        assert "sys/fs/file-nr: unexpected content" in k.output(), k.output()
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main("bpf-fd")
