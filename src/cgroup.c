@@ -173,6 +173,15 @@ int cgroups__scan(struct cgroups *c)
 	return err;
 }
 
+bool cgroups__alive(const struct cgroups *c, const char *path, uint64_t id)
+{
+	char full[8192];
+	struct stat st;
+
+	snprintf(full, sizeof(full), "%s%s", c->mount, strcmp(path, "/") ? path : "");
+	return !stat(full, &st) && (id == 0 || st.st_ino == id);
+}
+
 const struct cgroup_node *cgroups__find(const struct cgroups *c, uint64_t id)
 {
 	struct cgroup_node key = {.id = id};

@@ -8,6 +8,7 @@
 #ifndef KPULSE_CGROUP_H
 #define KPULSE_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "filter.h"
@@ -36,6 +37,11 @@ int cgroups__init(struct cgroups *c, const char *procfs, unsigned int depth, con
 		  const char *exclude, char *err, size_t errlen);
 /* Walk the cgroup tree again (new and removed cgroups); -errno on failure. */
 int cgroups__scan(struct cgroups *c);
+/*
+ * true if the cgroup at @path (below the mount) still exists, and is cgroup @id when @id is
+ * not 0: one stat, no walk, to tell a removed cgroup from the last scan's list.
+ */
+bool cgroups__alive(const struct cgroups *c, const char *path, uint64_t id);
 /* The node of @id as of the last scan, or NULL if there is no such cgroup now. */
 const struct cgroup_node *cgroups__find(const struct cgroups *c, uint64_t id);
 void cgroups__free(struct cgroups *c);

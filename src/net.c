@@ -851,24 +851,34 @@ static void sum_cgroup(const struct kpulse_net_cgroup *v, int ncpus, uint64_t *t
 static int sample_cgroups(struct net *n, struct mset *out)
 {
 	uint64_t *ids, tx, rx;
+	bool scanned = false;
 	size_t nids, i;
 	int err;
 
 	err = map_keys(n->skel->maps.net_cgroup, sizeof(*ids), (void **)&ids, &nids);
 	if (err)
 		return err;
-	err = cgroups__scan(&n->cgroups);
-	if (err) {
-		log_error("failed to scan cgroups under %s: %s", n->cgroups.mount, strerror(-err));
-		free(ids);
-		return err;
-	}
 	for (i = 0; i < n->nlabels; i++)
 		n->labels[i].tx = n->labels[i].rx = 0;
 	for (i = 0; i < nids && !err; i++) {
 		const struct cgroup_node *node = cgroups__find(&n->cgroups, ids[i]);
 		struct cg_known *k;
 		struct cg_label *l;
+
+		/* Walk the tree only for an id it has not seen (at most once a tick) ... */
+		if (!node && !scanned) {
+			scanned = true;
+			err = cgroups__scan(&n->cgroups);
+			if (err) {
+				log_error("failed to scan cgroups under %s: %s", n->cgroups.mount,
+					  strerror(-err));
+				break;
+			}
+			node = cgroups__find(&n->cgroups, ids[i]);
+		}
+		/* ... and tell a cgroup removed since the last walk with one stat. */
+		if (node && !cgroups__alive(&n->cgroups, node->path, ids[i]))
+			node = NULL;
 
 		if (bpf_map__lookup_elem(n->skel->maps.net_cgroup, &ids[i], sizeof(ids[i]),
 					 n->cvals, sizeof(*n->cvals) * n->ncpus, 0))

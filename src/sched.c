@@ -428,19 +428,11 @@ static int sample_rqlat(struct sched *s, struct mset *out)
 			       (double)sum_ns / 1e9);
 }
 
-/* true if the cgroup at @path (below the mount) still exists as cgroup @id. */
-static bool cgroup_exists(const struct sched *s, const char *path, __u64 id)
-{
-	char full[8192];
-	struct stat st;
-
-	snprintf(full, sizeof(full), "%s%s", s->cgroups.mount, strcmp(path, "/") ? path : "");
-	return !stat(full, &st) && (id == 0 || st.st_ino == id);
-}
-
 static bool label_exists(const char *label, void *ctx)
 {
-	return cgroup_exists(ctx, label, 0);
+	const struct sched *s = ctx;
+
+	return cgroups__alive(&s->cgroups, label, 0);
 }
 
 /*
@@ -493,7 +485,7 @@ static int sample_cgroups(struct sched *s, const struct tick *t, struct mset *ou
 		struct cgacct_id *e = cgacct__find(&s->acct, keys[i]);
 		const struct cgroup_node *node;
 
-		if (e && (sums[i] > e->ns || cgroup_exists(s, e->path, e->id))) {
+		if (e && (sums[i] > e->ns || cgroups__alive(&s->cgroups, e->path, e->id))) {
 			cgacct__set(&s->acct, keys[i], NULL, NULL, sums[i]);
 			continue;
 		}
