@@ -28,7 +28,11 @@ void expfmt__double(double v, char out[32])
 		snprintf(out, 32, "%lld", (long long)v);
 		return;
 	}
-	for (prec = 1; prec < 17; prec++) {
+	/*
+	 * %g drops trailing zeros, so 15 digits print any value whose shortest exact form
+	 * has 15 or fewer as that form; only the rest need 16 or 17.
+	 */
+	for (prec = 15; prec < 17; prec++) {
 		snprintf(out, 32, "%.*g", prec, v);
 		if (strtod(out, NULL) == v)
 			return;

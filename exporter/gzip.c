@@ -12,8 +12,12 @@ int gzip__compress(const void *in, size_t len, char **out, size_t *out_len)
 	char *dst;
 	int ret;
 
-	/* 15 window bits + 16 selects the gzip wrapper; level 6 is zlib's default trade-off. */
-	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	/*
+	 * 15 window bits + 16 selects the gzip wrapper. Level 1: every tick compresses two
+	 * bodies whether or not anyone scrapes, and on a 27 KB scrape level 6 took 2.4x the
+	 * time (220 vs 90 us) for an 11% smaller body.
+	 */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	bound = deflateBound(&z, len) + 32; /* + the gzip header and trailer */
 	dst = malloc(bound);

@@ -77,8 +77,8 @@ static const struct metric_desc rq_latency = {
 	"kpulse_sched_runqueue_latency_seconds",
 	METRIC_HISTOGRAM,
 	"",
-	"Time runnable tasks waited for a CPU: from sched_wakeup, sched_wakeup_new or "
-	"preemption while runnable to sched_switch onto a CPU (eBPF, log2 buckets).",
+	"Time runnable tasks waited for a CPU: from being woken, created or preempted while "
+	"runnable to being switched in (eBPF at sched_switch, log2 buckets).",
 };
 static const struct metric_desc rq_latency_cpu = {
 	"kpulse_sched_cpu_runqueue_latency_seconds",
@@ -711,7 +711,7 @@ static void sched_destroy(struct collector *c)
 struct collector sched_collector = {
 	.name = "sched",
 	.help = "CPU busy time, context switches, run-queue latency, per-cgroup CPU time and "
-		"watched processes, from sched_switch, sched_wakeup and a task iterator (eBPF)",
+		"watched processes, from sched_switch and a task iterator (eBPF)",
 	.enabled = true,
 	.needs_bpf = true,
 	.flags = sched_flags,
