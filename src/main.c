@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kpulse: parse flags, start the collectors and the HTTP endpoint, tick until signalled. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,6 +385,11 @@ int main(int argc, char **argv)
 		goto out_stop_collectors;
 	if (self__init(cfg.procfs, cfg.bpf_stats))
 		goto out_stop_collectors;
+	/*
+	 * Loading parsed the kernel's BTF (megabytes, once per skeleton) and freed it; give
+	 * that heap back to the system instead of keeping it resident for the daemon's life.
+	 */
+	malloc_trim(0);
 	/*
 	 * Everything is loaded, attached and pinned: from here on the descriptors we hold
 	 * are all kpulse needs. Before the HTTP threads start, since part of it is per thread.
