@@ -22,12 +22,6 @@
 #include "rate.h"
 
 #define SYSCALL_EVENTS "/sys/kernel/tracing/events/syscalls"
-/*
- * Read size for the iterator. bpf_seq_read() stops before showing the next task once a
- * read is full, and only a record that overflows the seq_file's 8-page buffer is
- * discarded and its task shown again; 16 KiB reads of 40-byte records never get there.
- */
-#define ITER_READ 16384
 /* The kernel's RLIM_INFINITY for an unsigned long rlim_cur on 64-bit kernels. */
 #define RLIM_INFINITY_U64 (~0ULL)
 
@@ -504,37 +498,8 @@ static void add_activity(struct fd *f, const struct tick *t, struct mset *out)
 /* Run the iterator once: f->buf holds whole kpulse_fd_proc records. */
 static int run_iterator(struct fd *f)
 {
-	int fd, err = 0;
-	ssize_t n;
+	int err = loader__read_iter(f->skel->links.fd_iter, &f->buf, &f->bufcap, &f->buflen);
 
-	fd = bpf_iter_create(bpf_link__fd(f->skel->links.fd_iter));
-	if (fd < 0)
-		return -errno;
-	f->buflen = 0;
-	for (;;) {
-		if (f->bufcap - f->buflen < ITER_READ) {
-			size_t cap = f->bufcap ? f->bufcap * 2 : 4 * ITER_READ;
-			char *b = realloc(f->buf, cap);
-
-			if (!b) {
-				err = -ENOMEM;
-				break;
-			}
-			f->buf = b;
-			f->bufcap = cap;
-		}
-		n = read(fd, f->buf + f->buflen, ITER_READ);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		f->buflen += n;
-	}
-	close(fd);
 	if (!err && f->buflen % sizeof(struct kpulse_fd_proc))
 		err = -EPROTO;
 	return err;

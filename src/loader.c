@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -285,4 +286,42 @@ int loader__pin_maps(struct bpf_object *obj, const char *dir)
 			return err;
 	}
 	return 0;
+}
+
+int loader__read_iter(struct bpf_link *link, char **buf, size_t *cap, size_t *len)
+{
+	/* At least this much room for each read(): a record is never split across two. */
+	const size_t room = 16384;
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		return -errno;
+	*len = 0;
+	for (;;) {
+		if (*cap - *len < room) {
+			size_t c = *cap ? *cap * 2 : 4 * room;
+			char *p = realloc(*buf, c);
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			*buf = p;
+			*cap = c;
+		}
+		n = read(fd, *buf + *len, *cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (!n)
+			break;
+		*len += n;
+	}
+	close(fd);
+	return err;
 }

@@ -30,5 +30,10 @@ bool loader__probe_tp_btf(const char *tp);
  * @dir NULL or "" disables pinning.
  */
 int loader__pin_maps(struct bpf_object *obj, const char *dir);
+/*
+ * Run the BPF iterator behind @link once and read everything it writes into *@buf, which
+ * grows as needed (*@cap bytes) and can be kept across calls; *@len is what was read.
+ */
+int loader__read_iter(struct bpf_link *link, char **buf, size_t *cap, size_t *len);
 
 #endif /* KPULSE_LOADER_H */

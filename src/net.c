@@ -555,41 +555,15 @@ static int map_keys(struct bpf_map *map, size_t ksize, void **keys, size_t *nkey
  */
 static int live_netns(struct net *n, __u32 **ids, size_t *nids)
 {
-	size_t cap = 256, len = 0;
+	size_t cap = 0, len = 0;
 	struct dirent *de;
 	struct stat st;
-	char path[512];
-	ssize_t got;
-	int fd, err = 0;
+	char path[512], *buf = NULL;
+	int err;
 	DIR *d;
 
-	*nids = 0;
-	*ids = malloc(cap * sizeof(**ids));
-	if (!*ids)
-		return -ENOMEM;
-	fd = bpf_iter_create(bpf_link__fd(n->iter));
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (len == cap * sizeof(**ids)) {
-			void *p = realloc(*ids, (cap *= 2) * sizeof(**ids));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			*ids = p;
-		}
-		got = read(fd, (char *)*ids + len, cap * sizeof(**ids) - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			err = got < 0 ? -errno : 0;
-			break;
-		}
-		len += got;
-	}
-	close(fd);
+	err = loader__read_iter(n->iter, &buf, &cap, &len);
+	*ids = (__u32 *)buf;
 	*nids = len / sizeof(**ids);
 	if (err)
 		return err;
@@ -602,8 +576,8 @@ static int live_netns(struct net *n, __u32 **ids, size_t *nids)
 		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
 		if (stat(path, &st))
 			continue;
-		if (*nids == cap) {
-			void *p = realloc(*ids, (cap *= 2) * sizeof(**ids));
+		if ((*nids + 1) * sizeof(**ids) > cap) {
+			void *p = realloc(*ids, cap = cap ? cap * 2 : 1024); /* bytes */
 
 			if (!p) {
 				closedir(d);

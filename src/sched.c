@@ -539,36 +539,7 @@ static int cmp_proc(const void *a, const void *b)
 /* Run the task iterator once: its kpulse_sched_proc records, in s->iterbuf. */
 static int read_iter(struct sched *s)
 {
-	ssize_t r;
-	int fd, err = 0;
-
-	fd = bpf_iter_create(bpf_link__fd(s->skel->links.sched_procs));
-	if (fd < 0)
-		return -errno;
-	s->iterlen = 0;
-	for (;;) {
-		if (s->itercap - s->iterlen < 4096) {
-			size_t cap = s->itercap ? s->itercap * 2 : 65536;
-			char *p = realloc(s->iterbuf, cap);
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			s->iterbuf = p;
-			s->itercap = cap;
-		}
-		r = read(fd, s->iterbuf + s->iterlen, s->itercap - s->iterlen);
-		if (r < 0) {
-			err = -errno;
-			break;
-		}
-		if (!r)
-			break;
-		s->iterlen += r;
-	}
-	close(fd);
-	return err;
+	return loader__read_iter(s->skel->links.sched_procs, &s->iterbuf, &s->itercap, &s->iterlen);
 }
 
 /*
