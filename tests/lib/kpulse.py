@@ -280,3 +280,13 @@ def collectors():
 def only_collectors(*names):
     """Flags that enable exactly the collectors @names and disable every other one."""
     return [f"--{'' if c in names else 'no-'}collector.{c}" for c in collectors()]
+
+
+def cgroup2_mount():
+    """The cgroup v2 mount point, from /proc/self/mountinfo (hybrid hosts: .../unified)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[0] == "cgroup2":
+                return left.split()[4].replace("\\040", " ")
+    raise AssertionError("no cgroup2 mount in /proc/self/mountinfo")

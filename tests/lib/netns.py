@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from kpulse import cleanup
+from kpulse import cgroup2_mount, cleanup  # noqa: F401 - cgroup2_mount re-exported
 
 PID = os.getpid()
 # Ethernet (14) + IPv4 (20) + UDP (8) header bytes in front of a UDP payload.
@@ -144,15 +144,6 @@ def udp_send(dst, port, count, size, netns=None, rate=0.0, wait=True):
         return p
     subprocess.run(cmd, check=True, timeout=120)
     return None
-
-
-def cgroup2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] == "cgroup2":
-                return left.split()[4]
-    raise AssertionError("no cgroup2 mount in /proc/self/mountinfo")
 
 
 def snmp(proto, field):

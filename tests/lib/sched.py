@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from kpulse import cleanup, kill, spawn  # noqa: F401 - re-exported to the sched tests
+from kpulse import cgroup2_mount, cleanup, kill, spawn  # noqa: F401 - re-exported to the sched tests
 
 RQ = "kpulse_sched_runqueue_latency_seconds"
 
@@ -53,16 +53,6 @@ def quantile(q, cum):
             return prev_le + (le - prev_le) * (rank - prev_c) / max(c - prev_c, 1e-12)
         prev_le, prev_c = le, c
     return prev_le
-
-
-def cgroup2_mount():
-    """The cgroup v2 mount point, from /proc/self/mountinfo (hybrid hosts: .../unified)."""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] == "cgroup2":
-                return left.split()[4].replace("\\040", " ")
-    raise AssertionError("no cgroup2 mount in /proc/self/mountinfo")
 
 
 def make_cgroup(path):
