@@ -26,19 +26,18 @@ unsigned int sched__rq_slot(uint64_t ns, unsigned int nbounds)
 	return slot > nbounds ? nbounds : slot;
 }
 
-static int cmp_u64(uint64_t a, uint64_t b)
+/*
+ * Index of the element that @cmp(element, key) says is @key in the sorted array @base of
+ * @n elements of @size bytes, or where it would be inserted (*found false).
+ */
+static size_t sorted_index(const void *base, size_t n, size_t size, const void *key,
+			   int (*cmp)(const void *elem, const void *key), bool *found)
 {
-	return a < b ? -1 : a > b;
-}
-
-/* Index of @id in a->ids, or where it would be inserted (*found false). */
-static size_t id_index(const struct cgacct *a, uint64_t id, bool *found)
-{
-	size_t lo = 0, hi = a->nids;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_u64(a->ids[mid].id, id);
+		int c = cmp((const char *)base + mid * size, key);
 
 		if (!c) {
 			*found = true;
@@ -51,27 +50,28 @@ static size_t id_index(const struct cgacct *a, uint64_t id, bool *found)
 	}
 	*found = false;
 	return lo;
+}
+
+static int cmp_id(const void *elem, const void *key)
+{
+	uint64_t a = ((const struct cgacct_id *)elem)->id, b = *(const uint64_t *)key;
+
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_label(const void *elem, const void *key)
+{
+	return strcmp(((const struct cgacct_label *)elem)->name, key);
+}
+
+static size_t id_index(const struct cgacct *a, uint64_t id, bool *found)
+{
+	return sorted_index(a->ids, a->nids, sizeof(*a->ids), &id, cmp_id, found);
 }
 
 static size_t label_index(const struct cgacct *a, const char *name, bool *found)
 {
-	size_t lo = 0, hi = a->nlabels;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(a->labels[mid].name, name);
-
-		if (!c) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return sorted_index(a->labels, a->nlabels, sizeof(*a->labels), name, cmp_label, found);
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import (KPULSE, Metrics, cleanup, free_port, http_get, main,  # noqa: E402
+from kpulse import (KPULSE, Metrics, cleanup, free_port, http_get, main, terminate,  # noqa: E402
                     need_root, test, wait_for)
 from prom import DEPLOY, need  # noqa: E402
 
@@ -102,15 +102,7 @@ def systemd_unit_capabilities_are_enough_to_run():
          KPULSE, f"--web.listen-address=127.0.0.1:{port}", f"--bpf.pin-path={pin}", *flags],
         stdout=log, stderr=subprocess.STDOUT)
 
-    def stop():
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(pin, ignore_errors=True)
-    cleanup(stop)
+    cleanup(lambda: (terminate(proc), shutil.rmtree(pin, ignore_errors=True)))
 
     def output():
         with open(log.name, errors="replace") as f:
@@ -165,15 +157,7 @@ def systemd_sandbox_keeps_filesystem_readonly_true():
          f"--web.listen-address=127.0.0.1:{port}", f"--bpf.pin-path={pin}"],
         stdout=log, stderr=subprocess.STDOUT)
 
-    def stop():
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(pin, ignore_errors=True)
-    cleanup(stop)
+    cleanup(lambda: (terminate(proc), shutil.rmtree(pin, ignore_errors=True)))
 
     def series():
         try:

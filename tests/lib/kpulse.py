@@ -290,3 +290,13 @@ def cgroup2_mount():
             if right.split()[0] == "cgroup2":
                 return left.split()[4].replace("\\040", " ")
     raise AssertionError("no cgroup2 mount in /proc/self/mountinfo")
+
+
+def terminate(proc, timeout=10):
+    """SIGTERM @proc (a Popen), SIGKILL it if it has not exited after @timeout, reap it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import urllib.parse
 
-from kpulse import ROOT, Skip, cleanup, free_port, http_get, wait_for
+from kpulse import ROOT, Skip, cleanup, free_port, http_get, terminate, wait_for
 
 DEPLOY = os.path.join(ROOT, "deploy")
 
@@ -40,14 +40,7 @@ def start_prometheus(targets, extra_config="", rule_files=(), listen="127.0.0.1"
                           f"--web.listen-address={listen}:{port}"],
                          stdout=log, stderr=subprocess.STDOUT)
 
-    def stop():
-        p.terminate()
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    cleanup(stop)
+    cleanup(lambda: terminate(p, 20))
     url = f"http://{listen}:{port}"
     ok = wait_for(lambda: _ready(url), timeout=30, step=0.2)
     assert ok, "prometheus did not become ready: " + open(log.name).read()[-2000:]
