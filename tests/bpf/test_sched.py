@@ -7,7 +7,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, bpf_prog_ids, busy_loop, main, need_root,  # noqa: E402
-                    online_cpus, test, wait_for)
+                    online_cpus, only_collectors, test, wait_for)
 from sched import (RQ, buckets, check_histogram, cgroup_usage_seconds, kill,  # noqa: E402
                    make_cgroup, move_to_cgroup, named_sleepers, prog_ids_of, quantile, remove_cgroup,
                    schedstat_seconds, schedstat_wait, spawn, spin_for, value)
@@ -79,17 +79,20 @@ def proc_stat_busy_total():
 def busy_seconds_agree_with_proc_stat():
     """Sum over CPUs of busy seconds grows like /proc/stat's non-idle time (within 5%)."""
     need_root()
-    k = Kpulse(interval="100ms")
+    # Only the sched collector: /proc/stat samples user/system time at the timer tick, so
+    # it misses short timer-woken work (other collectors' ticks) that kpulse measures
+    # exactly; the busy loop is long enough that such work stays well inside 5%.
+    k = Kpulse(*only_collectors("sched"), interval="100ms")
     # Read both right after a fresh tick so they describe the same instant (a few ms apart).
     m0 = k.next_tick()
     s0 = proc_stat_nonidle_seconds()
     busy_loop(online_cpus()[-1])
-    time.sleep(4)
+    time.sleep(6)
     m1 = k.next_tick()
     s1 = proc_stat_nonidle_seconds()
     kp = m1.sum("kpulse_cpu_busy_seconds_total") - m0.sum("kpulse_cpu_busy_seconds_total")
     ps = s1 - s0
-    assert ps > 3.5, f"/proc/stat non-idle grew only {ps:.2f}s during a 4 s busy loop"
+    assert ps > 5.5, f"/proc/stat non-idle grew only {ps:.2f}s during a 6 s busy loop"
     assert abs(kp - ps) <= 0.05 * ps, \
         f"kpulse busy seconds grew {kp:.3f}s, /proc/stat non-idle {ps:.3f}s (more than 5% apart)"
 
