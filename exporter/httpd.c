@@ -20,8 +20,10 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include "api.h"
 #include "expfmt.h"
 #include "httpd.h"
+#include "json.h"
 #include "log.h"
 #include "negotiate.h"
 
@@ -177,6 +179,83 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	if (gz)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static mhd_result api_error(struct MHD_Connection *conn, unsigned int status, const char *type,
+			    const char *msg)
+{
+	struct buf b = {};
+	mhd_result ret;
+
+	buf__printf(&b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
+	json__string(&b, msg, strlen(msg));
+	buf__puts(&b, "}\n");
+	ret = b.err ? MHD_NO : send_text(conn, status, "application/json", b.data);
+	buf__free(&b);
+	return ret;
+}
+
+static mhd_result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			      const char *value)
+{
+	struct api_args *a = cls;
+
+	if (a->n == sizeof(a->key) / sizeof(a->key[0])) {
+		a->dropped++;
+		return MHD_YES;
+	}
+	a->key[a->n] = key;
+	a->value[a->n++] = value;
+	return MHD_YES;
+}
+
+static ssize_t read_history(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n = history_result__read(cls, buf, max);
+
+	return n > 0 ? n : n ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void free_history(void *cls)
+{
+	history_result__free(cls);
+}
+
+/*
+ * The ring's matching series, copied once, then rendered as JSON a block at a time while
+ * the client reads: a large answer neither exists whole nor holds the thread.
+ */
+static mhd_result serve_history(struct httpd *h, struct MHD_Connection *conn)
+{
+	struct selector sel[SELECTOR_MAX_MATCHERS];
+	struct history_result *res;
+	struct history_query q;
+	struct api_args args = {};
+	struct MHD_Response *r;
+	char err[256];
+	mhd_result ret;
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+	if (api__history_query(&args, &q, sel, err, sizeof(err))) {
+		api__free_query(&q, sel);
+		return api_error(conn, MHD_HTTP_BAD_REQUEST, "bad_data", err);
+	}
+	res = history__query(h->opts.history, &q);
+	api__free_query(&q, sel);
+	if (!res)
+		return api_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				 errno == EBUSY ? "too many history queries at once, try again"
+						: "out of memory");
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, read_history, res,
+					      free_history);
+	if (!r) {
+		history_result__free(res);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -378,6 +457,8 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 		return serve_metrics(h, conn);
 	if (!strcmp(url, "/healthz"))
 		return serve_health(h, conn);
+	if (!strcmp(url, "/api/v1/history") && h->opts.history)
+		return serve_history(h, conn);
 	if (!strcmp(url, "/"))
 		return send_text(conn, MHD_HTTP_OK, "text/html; charset=utf-8", h->landing);
 	return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");

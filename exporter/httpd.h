@@ -4,6 +4,7 @@
 #define KPULSE_HTTPD_H
 
 #include <stdint.h>
+#include "history.h"
 #include "snapshot.h"
 #include "webconfig.h"
 
@@ -15,6 +16,7 @@ struct httpd_opts {
 	unsigned int max_requests;   /* requests being answered at once; beyond: 503 */
 	unsigned int timeout_s;	     /* a connection idle this long is closed */
 	const struct webconfig *web; /* TLS and basic auth; NULL for plain HTTP */
+	struct history *history;     /* /api/v1/history; NULL: 404 */
 };
 
 struct httpd;

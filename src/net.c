@@ -54,7 +54,7 @@ static const struct flag net_flags[] = {
 #define DEV_DESC(var, name, labels, help)                                                          \
 	static const struct metric_desc var = {name, METRIC_COUNTER, labels, help}
 #define RATE_DESC(var, name, labels, help)                                                         \
-	static const struct metric_desc var = {name, METRIC_GAUGE, labels, help}
+	static const struct metric_desc var = {name, METRIC_GAUGE, labels, help, METRIC_HISTORY}
 
 /* Default label set, and the same families with a netns label for --all-namespaces. */
 #define NET_FAMILIES(sfx, labels, tcp_labels)                                                      \
