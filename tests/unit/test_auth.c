@@ -25,17 +25,18 @@ TEST(parse_basic)
 		{"Basic Og==", "", ""},
 		{"Basic cHJvbTo=", "prom", ""},
 		{"Basic w6k6w6k=", "\xc3\xa9", "\xc3\xa9"},
-		{"Basic cHJvbTpzM2NyZXQAeA==", NULL, NULL},  /* "prom:s3cret\0x": NUL in the password */
-		{"Basic cHIAb206czNjcmV0", NULL, NULL},	     /* "pr\0om:s3cret" */
-		{"Basic cHJvbXMzY3JldA==", NULL, NULL},	     /* no colon */
-		{"Basic cHJvbTpzM2NyZXQ", NULL, NULL},	     /* padding missing */
-		{"Basic cHJvbTpzM2NyZXQ=x", NULL, NULL},     /* bad length */
-		{"Basic cHJvbTpz=2NyZXQ=", NULL, NULL},	     /* padding inside */
-		{"Basic cHJvbTpzM2NyZXR=", NULL, NULL},	     /* padding bits not zero */
-		{"Basic cHJv bTpzM2NyZXQ=", NULL, NULL},     /* a space inside */
-		{"Basic  cHJvbTpzM2NyZXQ=", NULL, NULL},     /* two spaces */
+		{"Basic cHJvbTpzM2NyZXQAeA==", NULL,
+		 NULL},					 /* "prom:s3cret\0x": NUL in the password */
+		{"Basic cHIAb206czNjcmV0", NULL, NULL},	 /* "pr\0om:s3cret" */
+		{"Basic cHJvbXMzY3JldA==", NULL, NULL},	 /* no colon */
+		{"Basic cHJvbTpzM2NyZXQ", NULL, NULL},	 /* padding missing */
+		{"Basic cHJvbTpzM2NyZXQ=x", NULL, NULL}, /* bad length */
+		{"Basic cHJvbTpz=2NyZXQ=", NULL, NULL},	 /* padding inside */
+		{"Basic cHJvbTpzM2NyZXR=", NULL, NULL},	 /* padding bits not zero */
+		{"Basic cHJv bTpzM2NyZXQ=", NULL, NULL}, /* a space inside */
+		{"Basic  cHJvbTpzM2NyZXQ=", NULL, NULL}, /* two spaces */
 		{"Basic ====", NULL, NULL},
-		{"Basic ", NULL, NULL},			     /* nothing: no colon */
+		{"Basic ", NULL, NULL}, /* nothing: no colon */
 		{"Basic", NULL, NULL},
 		{"Bearer cHJvbTpzM2NyZXQ=", NULL, NULL},
 		{"Digest username=\"prom\"", NULL, NULL},
@@ -49,7 +50,8 @@ TEST(parse_basic)
 
 		if (!cases[i].user) {
 			if (err != -EINVAL)
-				printf("  case %zu: \"%s\" should be refused\n", i, cases[i].header);
+				printf("  case %zu: \"%s\" should be refused\n", i,
+				       cases[i].header);
 			CHECK_INT(err, -EINVAL);
 			continue;
 		}
@@ -65,7 +67,8 @@ TEST(parse_basic)
 TEST(parse_basic_bounds)
 {
 	char user[AUTH_FIELD_MAX + 1], pass[AUTH_FIELD_MAX + 1];
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned char raw[3000];
 	char header[4200];
 	size_t n, i, o;
