@@ -10,8 +10,7 @@
 
 static const struct metric_desc busy = {"test_busy_ratio", METRIC_GAUGE, "cpu", "Busy.",
 					METRIC_HISTORY};
-static const struct metric_desc all = {"test_all_ratio", METRIC_GAUGE, "", "All.",
-				       METRIC_HISTORY};
+static const struct metric_desc all = {"test_all_ratio", METRIC_GAUGE, "", "All.", METRIC_HISTORY};
 static const struct metric_desc other = {"test_total", METRIC_COUNTER, "cpu", "Not kept."};
 static const struct metric_desc comm = {"test_comm_ratio", METRIC_GAUGE, "name", "Hostile.",
 					METRIC_HISTORY};
@@ -90,9 +89,11 @@ static const struct {
 	{"x{}", 0, "__name__=x;"},
 	{"x{cpu=\"0\"}", 0, "__name__=x;cpu=0;"},
 	{"{__name__=\"x\", cpu!='1',}", 0, "__name__=x;cpu!=1;"},
-	{"x{ device =~ \"eth.*\" , mode !~ `id\\le` }", 0, "__name__=x;device=~eth.*;mode!~id\\le;"},
-	{"x{v=\"a\\\"b\\\\c\\n\\u00e9\\x41\"}", 0, "__name__=x;v=a\"b\\c\n\xc3\xa9"
-						    "A;"},
+	{"x{ device =~ \"eth.*\" , mode !~ `id\\le` }", 0,
+	 "__name__=x;device=~eth.*;mode!~id\\le;"},
+	{"x{v=\"a\\\"b\\\\c\\n\\u00e9\\x41\"}", 0,
+	 "__name__=x;v=a\"b\\c\n\xc3\xa9"
+	 "A;"},
 	{"", -EINVAL, NULL},
 	{"{}", -EINVAL, NULL},
 	{"x{", -EINVAL, NULL},
@@ -122,8 +123,8 @@ TEST(selector_parse)
 		int rc = selector__parse(&s, selectors[i].text, err, sizeof(err));
 
 		if (rc != selectors[i].rc) {
-			printf("  selector '%s': got %d (%s), expected %d\n", selectors[i].text,
-			       rc, rc ? err : "", selectors[i].rc);
+			printf("  selector '%s': got %d (%s), expected %d\n", selectors[i].text, rc,
+			       rc ? err : "", selectors[i].rc);
 			h_failed_now = 1;
 			continue;
 		}
@@ -212,7 +213,8 @@ TEST(ring_answers_the_window)
 	free(a);
 	/* Nothing in range: an empty matrix, not an error. */
 	a = answer(h, NULL, 0, T0 + 100000, T0 + 200000, 4096);
-	CHECK_STR(a, "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}\n");
+	CHECK_STR(a,
+		  "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}\n");
 	free(a);
 	mset__free(m);
 	history__free(h);
