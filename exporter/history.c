@@ -43,6 +43,7 @@ struct history {
 	size_t dslots; /* the part the API serves */
 	size_t pslots; /* the part peaks look at; 0: no peaks */
 	uint64_t peak_window_ns;
+	uint64_t duration_ns;
 	uint64_t seq;	/* ticks recorded */
 	int64_t *ts_ms; /* per slot: when that tick was sampled */
 	struct hseries **buckets;
@@ -81,6 +82,7 @@ struct history *history__new(const struct history_opts *o)
 	if (o->peak_window_ns && !h->pslots)
 		h->pslots = 1;
 	h->peak_window_ns = o->peak_window_ns;
+	h->duration_ns = o->duration_ns;
 	h->nslots = h->dslots > h->pslots ? h->dslots : h->pslots;
 	h->max_series = o->max_series;
 	while (nb < 2 * h->max_series && nb < (1u << 20))
@@ -140,6 +142,11 @@ bool history__serves(const struct history *h)
 	return h && h->dslots;
 }
 
+uint64_t history__duration_ns(const struct history *h)
+{
+	return h ? h->duration_ns : 0;
+}
+
 size_t history__series(struct history *h, size_t *bytes)
 {
 	size_t n;
@@ -173,9 +180,8 @@ void history__peak_help(const struct metric_desc *d, uint64_t window_ns, char *o
 
 	format_window(window_ns, w, sizeof(w));
 	snprintf(out, len,
-		 "Highest value %s had at any tick of the last %s (--history.peak-window): a "
-		 "spike between two scrapes %s apart still shows here.",
-		 d->name, w, w);
+		 "Highest value of %s at any tick of the last %s (--history.peak-window).", d->name,
+		 w);
 }
 
 static const struct metric_desc *peak_of(struct history *h, const struct metric_desc *src)

@@ -47,6 +47,7 @@ size_t history__series(struct history *h, size_t *bytes);
 /* Slots per series: max(duration, peak window) / interval. */
 size_t history__slots(const struct history *h);
 bool history__serves(const struct history *h); /* the duration is not 0 */
+uint64_t history__duration_ns(const struct history *h);
 
 /* The HELP of <d>_max with a peak window of @window_ns. */
 void history__peak_help(const struct metric_desc *d, uint64_t window_ns, char *out, size_t len);

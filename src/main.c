@@ -180,10 +180,12 @@ static int validate(void)
 	}
 	kp_log_level = level;
 	if (cfg.telemetry_path[0] != '/' || !strcmp(cfg.telemetry_path, "/") ||
-	    !strcmp(cfg.telemetry_path, "/healthz")) {
+	    !strcmp(cfg.telemetry_path, "/healthz") ||
+	    !strcmp(cfg.telemetry_path, "/api/v1/history") ||
+	    !strncmp(cfg.telemetry_path, "/static/", 8)) {
 		fprintf(stderr,
-			"kpulse: --web.telemetry-path=%s: must start with / and not be / "
-			"or /healthz\n",
+			"kpulse: --web.telemetry-path=%s: must start with / and not be /, "
+			"/healthz, /api/v1/history or under /static/\n",
 			cfg.telemetry_path);
 		return -EINVAL;
 	}

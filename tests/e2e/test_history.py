@@ -13,7 +13,8 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, busy_loop, http_get, kill, main, need_root, online_cpus,  # noqa: E402
                     test, wait_for)
-from netns import PID, del_link, new_netns, subnet, udp_send, udp_sink, veth  # noqa: E402
+from netns import (PID, UDP_FRAME_OVERHEAD, del_link, new_netns, subnet, udp_send,  # noqa: E402
+                   udp_sink, veth)
 from serve import bcrypt, curl, make_pki, tempdir  # noqa: E402
 
 # The families the issue asks the history to keep (and every one that declares it).
@@ -243,6 +244,43 @@ def peak_between_scrapes():
         ("kpulse_cpu_busy_ratio", frozenset({("cpu", str(cpu))}))]
     burst = [float(v) for t, v in pts if w0 < t <= w1 + 1.1]
     assert burst and max(burst) == peak, f"burst points {burst}, _max {peak}"
+
+
+@test
+def network_peak_between_scrapes():
+    """The same with a witness that no other load on the machine can disturb: a 2-second
+    burst of UDP datagrams paced at a known rate over a private veth pair, between two
+    scrapes 15 s apart. The second scrape's transmit rate on that device reads 0, its
+    _max the burst's rate: rate x (payload + 42 header bytes), within 15 % (the pacing of
+    a Python sender), and the kernel's own tx_bytes count of the burst bounds it."""
+    need_root()
+    from netns import stats
+    k = Kpulse()
+    ns = new_netns("hpk")
+    host, peer = f"khp{PID % 100000}", f"kqp{PID % 100000}"
+    hip, pip = subnet()
+    veth(ns, host, peer, hip, pip)
+    udp_sink(pip, 9999, netns=ns)
+    rate, size, secs = 2000, 958, 2
+    want = rate * (size + UDP_FRAME_OVERHEAD)
+    a = k.next_tick()
+    t_a = time.monotonic()
+    time.sleep(4)
+    before = stats(host)["tx_bytes"]
+    udp_send(pip, 9999, rate * secs, size, rate=rate)
+    sent = stats(host)["tx_bytes"] - before
+    time.sleep(max(0, t_a + 15 - time.monotonic()))
+    b = k.scrape()
+    peak = b.get("kpulse_network_transmit_bytes_per_second_max", device=host)
+    now = b.get("kpulse_network_transmit_bytes_per_second", device=host)
+    print(f"  {host}: {sent} bytes sent in the burst; scrapes 15 s apart read "
+          f"{a.get('kpulse_network_transmit_bytes_per_second', device=host)} and {now} B/s; "
+          f"_max {peak} B/s, paced at {want} B/s")
+    assert now is not None and now < want / 100, f"{host} still busy at the scrape: {now}"
+    assert peak is not None and abs(peak - want) <= 0.15 * want, \
+        f"{rate} datagrams/s of {size} bytes for {secs} s between two scrapes 15 s apart: " \
+        f"_max {peak} B/s, expected {want} B/s +- 15%"
+    assert sent / 3 <= peak <= sent, f"_max {peak} outside what the kernel counted: {sent} B"
 
 
 if __name__ == "__main__":

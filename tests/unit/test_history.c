@@ -326,9 +326,8 @@ TEST(peaks_cover_the_window)
 	CHECK(d && d->type == METRIC_GAUGE && !strcmp(d->labels, "cpu") && !d->flags);
 	history__peak_help(&busy, 15000000000ull, help, sizeof(help));
 	CHECK_STR(d ? d->help : NULL, help);
-	CHECK_STR(help, "Highest value test_busy_ratio had at any tick of the last 15s "
-			"(--history.peak-window): a spike between two scrapes 15s apart still "
-			"shows here.");
+	CHECK_STR(help, "Highest value of test_busy_ratio at any tick of the last 15s "
+			"(--history.peak-window).");
 	mset__free(m);
 	history__free(h);
 }
