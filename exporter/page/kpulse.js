@@ -307,7 +307,7 @@
 					rightGap: 8,
 					axes: {
 						x: {axisLabelFormatter: d => clock(d.getTime()),
-						    valueFormatter: ms => clock(ms)},
+						    valueFormatter: ms => clock(ms), pixelsPerLabel: 90},
 						y: {axisLabelFormatter: def.fmt, valueFormatter: def.fmt,
 						    axisLabelWidth: 64},
 					},
@@ -356,9 +356,8 @@
 		const rx = sum(select('kpulse_network_receive_bytes_per_second', notLo));
 		const tx = sum(select('kpulse_network_transmit_bytes_per_second', notLo));
 		out.push(tile('Network', [`↓ ${bytes(rx)}`, `↑ ${bytes(tx)}`],
-			      'received, sent; ' + plural(new Set(
-				select('kpulse_network_receive_bytes_per_second', notLo)
-				.map(s => s.labels.device)).size, 'device') + ' but lo', 'ok'));
+			      plural(new Set(select('kpulse_network_receive_bytes_per_second', notLo)
+				.map(s => s.labels.device)).size, 'device') + ', lo left out', 'ok'));
 		const rd = sum(select('kpulse_disk_read_bytes_per_second'));
 		const wr = sum(select('kpulse_disk_write_bytes_per_second'));
 		let util = null, udev = '';
