@@ -50,11 +50,11 @@ struct cgacct_label {
 struct cgacct {
 	struct cgroups cg; /* mount, depth, filters and the last walk of the tree */
 	unsigned int nvals;
-	int ncpus;		/* possible CPUs: the map is per-CPU */
-	uint64_t *percpu;	/* one map value over every CPU */
-	uint64_t *keys, *sums;	/* one round's ids and totals (cgacct__sample_map) */
+	int ncpus;	       /* possible CPUs: the map is per-CPU */
+	uint64_t *percpu;      /* one map value over every CPU */
+	uint64_t *keys, *sums; /* one round's ids and totals (cgacct__sample_map) */
 	size_t capread;
-	struct cgacct_id *ids;	/* sorted by id */
+	struct cgacct_id *ids; /* sorted by id */
 	size_t nids, capids;
 	struct cgacct_label *labels; /* sorted by name */
 	size_t nlabels, caplabels;

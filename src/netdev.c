@@ -229,7 +229,7 @@ int netdev__link_settings(int fd, const char *name, int *speed, const char **dup
 	if (e.req.link_mode_masks_nwords <= 0)
 		return -EOPNOTSUPP;
 	*speed = (int)e.req.speed; /* SPEED_UNKNOWN is (u32)-1, as sysfs prints it */
-	*duplex = e.req.duplex == DUPLEX_FULL ? "full"
+	*duplex = e.req.duplex == DUPLEX_FULL	? "full"
 		  : e.req.duplex == DUPLEX_HALF ? "half"
 						: "unknown";
 	return 0;
@@ -249,10 +249,22 @@ int netdev__parse_proc_line(const char *line, struct netdev *d)
 {
 	/* The 16 columns of dev_seq_printf_stats(); -1: compressed, not exported. */
 	static const int column[16] = {
-		NETDEV_RX_BYTES,  NETDEV_RX_PACKETS, NETDEV_RX_ERRS,  NETDEV_RX_DROP,
-		NETDEV_RX_FIFO,	  NETDEV_RX_FRAME,   -1,	      NETDEV_RX_MULTICAST,
-		NETDEV_TX_BYTES,  NETDEV_TX_PACKETS, NETDEV_TX_ERRS,  NETDEV_TX_DROP,
-		NETDEV_TX_FIFO,	  NETDEV_TX_COLLS,   NETDEV_TX_CARRIER, -1,
+		NETDEV_RX_BYTES,
+		NETDEV_RX_PACKETS,
+		NETDEV_RX_ERRS,
+		NETDEV_RX_DROP,
+		NETDEV_RX_FIFO,
+		NETDEV_RX_FRAME,
+		-1,
+		NETDEV_RX_MULTICAST,
+		NETDEV_TX_BYTES,
+		NETDEV_TX_PACKETS,
+		NETDEV_TX_ERRS,
+		NETDEV_TX_DROP,
+		NETDEV_TX_FIFO,
+		NETDEV_TX_COLLS,
+		NETDEV_TX_CARRIER,
+		-1,
 	};
 	const char *p = line, *name;
 	size_t len, i;

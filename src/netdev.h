@@ -24,10 +24,10 @@
 enum netdev_counter {
 	NETDEV_RX_BYTES,
 	NETDEV_RX_PACKETS,
-	NETDEV_RX_ERRS,	     /* rx_errors */
-	NETDEV_RX_DROP,	     /* rx_dropped + rx_missed_errors */
-	NETDEV_RX_FIFO,	     /* rx_fifo_errors */
-	NETDEV_RX_FRAME,     /* rx_length_errors + rx_over_errors + rx_crc_errors + rx_frame_errors */
+	NETDEV_RX_ERRS,	 /* rx_errors */
+	NETDEV_RX_DROP,	 /* rx_dropped + rx_missed_errors */
+	NETDEV_RX_FIFO,	 /* rx_fifo_errors */
+	NETDEV_RX_FRAME, /* rx_length_errors + rx_over_errors + rx_crc_errors + rx_frame_errors */
 	NETDEV_RX_MULTICAST, /* multicast */
 	NETDEV_TX_BYTES,
 	NETDEV_TX_PACKETS,

@@ -290,8 +290,8 @@ TEST(init_errors)
 	CHECK_INT(init(&a, CGACCT_MAX_VALUES + 1, 3, NULL), -E2BIG);
 	CHECK_INT(init(&a, 1, 3, "("), -EINVAL);
 	cgacct__free(&a);
-	CHECK(cgacct__init(&a, 1, "tests/fixtures/nonexistent", 3, NULL, NULL, err,
-			   sizeof(err)) < 0);
+	CHECK(cgacct__init(&a, 1, "tests/fixtures/nonexistent", 3, NULL, NULL, err, sizeof(err)) <
+	      0);
 	CHECK(strstr(err, "no cgroup2 mount") == err);
 	cgacct__free(&a);
 	tree_free();

@@ -62,8 +62,8 @@ static struct rtnl_link_stats64 stats(void)
 TEST(link_message)
 {
 	struct rtnl_link_stats64 s = stats();
-	const unsigned char mac[6] = {0x02, 0xfc, 0, 0, 0xab, 0x01}, bc[6] = {0xff, 0xff, 0xff,
-									    0xff, 0xff, 0xff};
+	const unsigned char mac[6] = {0x02, 0xfc, 0, 0, 0xab, 0x01},
+			    bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	uint8_t oper = IF_OPER_UP;
 	struct netdev d;
 
