@@ -582,7 +582,8 @@ static int read_others(struct net *n)
 		return err;
 	tasks = (struct kpulse_net_ns_task *)n->iterbuf;
 	ntasks = len / sizeof(*tasks);
-	qsort(tasks, ntasks, sizeof(*tasks), cmp_task);
+	if (ntasks)
+		qsort(tasks, ntasks, sizeof(*tasks), cmp_task);
 	for (i = 0; i < ntasks; i = j) {
 		struct dev_sink sink = {n, tasks[i].netns};
 
@@ -687,15 +688,17 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 		err = read_others(n);
 	if (err)
 		return err;
-	qsort(n->cur, n->ncur, sizeof(*n->cur), cmp_dev);
+	if (n->ncur)
+		qsort(n->cur, n->ncur, sizeof(*n->cur), cmp_dev);
 	for (i = 0, j = 0; i < n->ncur; i++) {
 		const struct dev *prev;
 
-		/* Listed twice by a dump the device list changed under: keep the later one. */
+		/* Listed twice by a dump the device list changed under: keep one. */
 		if (i + 1 < n->ncur && !cmp_dev(&n->cur[i], &n->cur[i + 1]))
 			continue;
 		n->cur[j] = n->cur[i];
-		prev = bsearch(&n->cur[j], n->prev, n->nprev, sizeof(*n->prev), cmp_dev);
+		prev = n->nprev ? bsearch(&n->cur[j], n->prev, n->nprev, sizeof(*n->prev), cmp_dev)
+				: NULL;
 		export_dev(n, &n->cur[j], prev, t, out);
 		j++;
 	}
