@@ -16,6 +16,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import KPULSE, Kpulse, http_get, main, need_root, test, wait_for  # noqa: E402
+from oom import oom_victim  # noqa: E402
 from prom import DEPLOY, query, start_prometheus  # noqa: E402
 
 DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
@@ -125,6 +126,8 @@ def every_panel_query_returns_data():
     need_root()
     k = start_kpulse()
     instance = f"127.0.0.1:{k.port}"
+    # The OOM panels show victims: make one (a memory hog in a 64 MiB cgroup).
+    oom_victim(f"/kpulse-dash-{os.getpid()}", "victim")
     url = start_prometheus([instance])
     # ~20 s of 1 s scrapes.
     n = wait_for(lambda: (lambda r: r and float(r[0]["value"][1]) >= 20 and r)(
