@@ -161,9 +161,10 @@ static int oom_init(struct collector *c, const struct kpulse_config *cfg)
 		return -EINVAL;
 	}
 	if (!tracepoint_passes_task()) {
-		log_error("oom: this kernel's oom:mark_victim tracepoint does not pass the victim "
-			  "task (only its pid, as older kernels did), so its cgroup cannot be found; "
-			  "kpulse_oom_kills_total (vmstat collector) still counts OOM kills");
+		log_error(
+			"oom: this kernel's oom:mark_victim tracepoint does not pass the victim "
+			"task (only its pid, as older kernels did), so its cgroup cannot be found; "
+			"kpulse_oom_kills_total (vmstat collector) still counts OOM kills");
 		return -EOPNOTSUPP;
 	}
 	use_btf = loader__probe_tp_btf("mark_victim");
