@@ -89,7 +89,11 @@ def start_kpulse():
     help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
     if "--process.watch" in help_text:
         args.append("--process.watch=kpulse")
-    return Kpulse(*args)
+    k = Kpulse(*args)
+    # The OOM panels and KpulseOomKill read the last victim: make one (a memory hog in a
+    # 64 MiB cgroup; its info series exists from then on).
+    oom_victim(f"/kpulse-dash-{os.getpid()}-{k.port}", "victim")
+    return k
 
 
 @test
@@ -133,8 +137,6 @@ def every_panel_query_returns_data():
     need_root()
     k = start_kpulse()
     instance = f"127.0.0.1:{k.port}"
-    # The OOM panels show victims: make one (a memory hog in a 64 MiB cgroup).
-    oom_victim(f"/kpulse-dash-{os.getpid()}", "victim")
     url = start_prometheus([instance])
     # ~20 s of 1 s scrapes.
     n = wait_for(lambda: (lambda r: r and float(r[0]["value"][1]) >= 20 and r)(
