@@ -17,6 +17,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (KPULSE, Kpulse, cleanup, http_get, main, need_root, test,  # noqa: E402
                     wait_for)
+from oom import oom_victim  # noqa: E402
 from prom import DEPLOY, query, start_prometheus  # noqa: E402
 
 DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
@@ -88,7 +89,11 @@ def start_kpulse():
     help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
     if "--process.watch" in help_text:
         args.append("--process.watch=kpulse")
-    return Kpulse(*args)
+    k = Kpulse(*args)
+    # The OOM panels and KpulseOomKill read the last victim: make one (a memory hog in a
+    # 64 MiB cgroup; its info series exists from then on).
+    oom_victim(f"/kpulse-dash-{os.getpid()}-{k.port}", "victim")
+    return k
 
 
 @test
