@@ -331,6 +331,19 @@ static int run_loop(struct sampler *s, const sigset_t *stop)
 	}
 }
 
+/* The HTTP server's messages, in kpulse's log. */
+static void http_log(enum httpd_log_level level, const char *msg)
+{
+	static const enum kp_log_level levels[] = {
+		[HTTPD_LOG_ERROR] = KP_LOG_ERROR,
+		[HTTPD_LOG_WARN] = KP_LOG_WARN,
+		[HTTPD_LOG_INFO] = KP_LOG_INFO,
+		[HTTPD_LOG_DEBUG] = KP_LOG_DEBUG,
+	};
+
+	log__msg(levels[level], "%s", msg);
+}
+
 int main(int argc, char **argv)
 {
 	struct snapstore store;
@@ -373,6 +386,11 @@ int main(int argc, char **argv)
 			log_error("failed to load --web.config.file: %s", why);
 			return 1;
 		}
+		/* exporter-toolkit starts so too; a file meant to protect should not, silently. */
+		if (!web.tls && !web.nusers)
+			log_warn("--web.config.file=%s sets neither TLS nor basic auth (empty, "
+				 "comments only, or empty sections): serving plain HTTP to anyone",
+				 cfg.web_config);
 	}
 
 	/* Bind first: a port in use fails before anything is loaded into the kernel. */
@@ -418,6 +436,7 @@ int main(int argc, char **argv)
 		.max_requests = cfg.max_requests,
 		.timeout_s = 10,
 		.web = cfg.web_config[0] ? &web : NULL,
+		.log = http_log,
 	};
 	httpd = httpd__start(&hopts, &store);
 	if (!httpd) {

@@ -189,3 +189,27 @@ class NetDevMap:
                 total = [a + b for a, b in zip(total, v)]
             out[struct.unpack("<IIQ", key.raw)] = dict(zip(self.FIELDS, total))
         return out
+
+
+def enter_netns(name):
+    """Move this test process (its main thread, and every child it starts from now on) into
+    network namespace @name until the test's cleanup, which moves it back: kpulse, its
+    scrapes and the workload then all see that namespace's counters and nothing else's."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if libc.setns(target, clone_newnet):
+            raise OSError(ctypes.get_errno(), f"setns into {name} failed")
+    finally:
+        os.close(target)
+
+    def leave():
+        try:
+            if libc.setns(home, clone_newnet):
+                raise OSError(ctypes.get_errno(), "setns back to the test's namespace failed")
+        finally:
+            os.close(home)
+    cleanup(leave)
