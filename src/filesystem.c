@@ -128,8 +128,8 @@ static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	c->priv = fs;
 	fs->procfs = cfg->procfs;
-	/* "/" and "" both mean kpulse's own root; a trailing slash is dropped before joining. */
-	fs->rootfs = strcmp(cfg->rootfs, "/") ? cfg->rootfs : "";
+	/* "/", "" and none mean kpulse's own root; a trailing slash is dropped when joining. */
+	fs->rootfs = cfg->rootfs && strcmp(cfg->rootfs, "/") ? cfg->rootfs : "";
 	fs->mountinfo = *fs->rootfs ? "1/mountinfo" : "self/mountinfo";
 	if (!statfs_timeout_ns) {
 		log_error("--collector.filesystem.timeout: must be more than 0");
