@@ -110,13 +110,13 @@ static const enum netdev_counter rated[] = {
 #define DEV_RATES(labels)                                                                          \
 	{                                                                                          \
 		{"kpulse_network_receive_bytes_per_second", METRIC_GAUGE, labels,                  \
-		 "Bytes received" RATE_HELP},                                                      \
+		 "Bytes received" RATE_HELP, METRIC_HISTORY},                                      \
 			{"kpulse_network_receive_packets_per_second", METRIC_GAUGE, labels,        \
-			 "Packets received" RATE_HELP},                                            \
+			 "Packets received" RATE_HELP, METRIC_HISTORY},                            \
 			{"kpulse_network_transmit_bytes_per_second", METRIC_GAUGE, labels,         \
-			 "Bytes sent" RATE_HELP},                                                  \
+			 "Bytes sent" RATE_HELP, METRIC_HISTORY},                                  \
 			{"kpulse_network_transmit_packets_per_second", METRIC_GAUGE, labels,       \
-			 "Packets sent" RATE_HELP},                                                \
+			 "Packets sent" RATE_HELP, METRIC_HISTORY},                                \
 	}
 
 static const struct metric_desc dev_rates[][4] = {
