@@ -48,8 +48,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit test-progs bench format check-format clean vmlinux deps test-deps \
-	bench-deps docs man install uninstall
+.PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
+	test-deps bench-deps docs man install uninstall
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -141,6 +141,28 @@ $(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
 
 test-progs: $(TEST_PROGS)
 
+# make bench's compiled workloads (one C file each under tests/bench/) and floor, the
+# loader of its empty-program object.
+BENCH_PROGS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,\
+	$(filter-out %.bpf.c tests/bench/floor.c,$(wildcard tests/bench/*.c))) $(OUTPUT)/bench/floor
+
+$(OUTPUT)/bench/%: tests/bench/%.c tests/bench/loop.h
+	$(call msg,BENCH-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter $< -o $@
+
+$(OUTPUT)/bench/floor.bpf.o: tests/bench/floor.bpf.c $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/bench/floor.skel.h
+	$(call msg,BENCH-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -iquote $(OUTPUT)/bench $< $(LDLIBS) -o $@
+
+bench-progs: $(BENCH_PROGS)
+
 # make bench: what the history adds to a tick (record, peaks, rendering their _max).
 $(OUTPUT)/bench/history_tick: tests/bench/history_tick.c $(OUTPUT)/libkpulse.a
 	$(call msg,BENCH-CC,$@)
@@ -186,7 +208,7 @@ test: test-deps
 
 # Cost figures against DESIGN.md's targets; prints a table, writes docs/BENCHMARKS.md.
 bench: bench-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all bench-progs
 	$(Q)tests/bench/run
 
 docs: kpulse
