@@ -938,6 +938,7 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 	unsigned int flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
 	char path[600];
+	pthread_condattr_t ca;
 	int n = 0, err;
 
 	if (!h)
@@ -949,7 +950,12 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 	if (!h->waiting_cap)
 		h->waiting_cap = 1;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->wake, NULL);
+	/* watch() waits until a CLOCK_MONOTONIC deadline: on the default CLOCK_REALTIME that
+	 * deadline lies in 1970 and the wait returns at once, a busy loop. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	html_escape(o->metrics_path, path, sizeof(path));
 	snprintf(h->landing, sizeof(h->landing),
 		 "<!DOCTYPE html>\n<html><head><title>kpulse</title></head><body>\n"
