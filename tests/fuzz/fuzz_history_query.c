@@ -26,8 +26,8 @@ static const struct metric_desc comm = {"kpulse_fuzz_ratio", METRIC_GAUGE, "name
 
 static struct history *ring(void)
 {
-	static const char *const names[] = {"ok", "a\"b\\c\nd", "</script>&<", "\x01\x7f\xe2\x80\xa8",
-					    "\xff\xfe", ""};
+	static const char *const names[] = {
+		"ok", "a\"b\\c\nd", "</script>&<", "\x01\x7f\xe2\x80\xa8", "\xff\xfe", ""};
 	struct history_opts o = {60000000000ull, 15000000000ull, 1000000000ull, 64};
 	struct history *h = history__new(&o);
 	struct mset *m = mset__new();
