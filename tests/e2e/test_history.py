@@ -165,6 +165,10 @@ def off_is_off():
         [l for l in text.splitlines() if "_max" in l and "limit_ratio_max" not in l][:5]
     assert "kpulse_history_series" not in text
     assert history(k)[0] == 404
+    # Without a history, / is the plain landing page and the page's files are not served.
+    status, _, body = http_get(k.url + "/")
+    assert status == 200 and b'href="/metrics"' in body and b"kpulse.js" not in body, body
+    assert http_get(k.url + "/static/kpulse.js")[0] == 404
     # Peaks without a served history, and the reverse.
     k2 = Kpulse("--history.duration=0")
     assert "kpulse_cpu_busy_ratio_max{" in k2.next_tick().text
