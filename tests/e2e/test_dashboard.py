@@ -42,6 +42,13 @@ def dashboard_shape():
         assert expr, f"panel {title!r} [{ref}]: empty expression"
         # Every selector is limited to the chosen instance.
         assert 'instance="$instance"' in expr, f"panel {title!r} [{ref}] ignores $instance: {expr}"
+    # No panel covers another (Grafana would push one aside, far from its row).
+    boxes = [(p["title"], p["gridPos"]) for p in d["panels"]]
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1:]:
+            assert not (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and
+                        a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]), \
+                f"panels {ta!r} {a} and {tb!r} {b} overlap"
     types = {p["type"] for p in all_panels(d["panels"])}
     assert "heatmap" in types, types
     for p in all_panels(d["panels"]):
