@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include "cgroup.h"
 #include "mountinfo.h"
+#include "procfs.h"
 
 int cgroup__find_mount(const char *procfs, char *out, size_t len)
 {
@@ -19,7 +20,7 @@ int cgroup__find_mount(const char *procfs, char *out, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/self/mountinfo", procfs);
-	f = fopen(path, "re");
+	f = procfs__fopen(path);
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {

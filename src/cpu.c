@@ -119,7 +119,7 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 	err = procfs__read(s->procfs, "stat", &s->buf);
 	if (err) {
 		procfs__warn_once(&s->warned, 1u << 0, "failed to read %s/stat: %s", s->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		return err;
 	}
 	s->warned &= ~(1u << 0);

@@ -266,7 +266,7 @@ static int filesystem_sample(struct collector *c, const struct tick *t, struct m
 	err = read_mounts(fs, &n);
 	if (err) {
 		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/self/mountinfo: %s",
-				  fs->procfs, strerror(-err));
+				  fs->procfs, procfs__strerror(err));
 		return err;
 	}
 	fs->warned &= ~(1u << 0);
