@@ -574,6 +574,87 @@ TEST(cpu_ratios_sum_to_one_and_counters_never_go_back)
 	mset__free(s);
 }
 
+/*
+ * CPU hot-plug, as measured on a 2-CPU VM (issue 14): cpu1 goes offline while cpu0 is 100 %
+ * busy, then comes back with both ~50 % idle. The all-CPU "cpu" line counts the offline
+ * CPU's idle from kcpustat, so its idle jumps up by 2 200 ticks and back down: from it the
+ * offline interval read idle 0.956, and the next ones idle 0 (held). The per-CPU lines
+ * say what happened: idle 0, then 0.5 from cpu0 alone, then 0.5 from both.
+ */
+TEST(cpu_hotplug_ratios_follow_the_online_cpus)
+{
+	char procfs[64] = FIX "hotplug-t0/proc";
+	struct kpulse_config cfg = cfg_for(procfs, FIX "vm/sys");
+	double hz = sysconf(_SC_CLK_TCK);
+	struct tick t = {.seq = 1};
+	struct mset *s;
+	int err;
+
+	s = sample_once(&cpu_collector, &cfg, &err);
+	CHECK_INT(err, 0);
+
+	snprintf(procfs, sizeof(procfs), FIX "hotplug-t1/proc");
+	mset__reset(s);
+	CHECK_INT(cpu_collector.sample(&cpu_collector, &t, s), 0);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_ratio", "mode=\"idle\""), 0, 0);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_ratio", "mode=\"user\""), 1, 0);
+	ABSENT(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""); /* offline */
+
+	snprintf(procfs, sizeof(procfs), FIX "hotplug-t2/proc");
+	mset__reset(s);
+	CHECK_INT(cpu_collector.sample(&cpu_collector, &t, s), 0);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_ratio", "mode=\"idle\""), 0.5, 1e-12);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""), 5049 / hz,
+		   1e-12); /* back, and not below its value before */
+
+	snprintf(procfs, sizeof(procfs), FIX "hotplug-t3/proc");
+	mset__reset(s);
+	CHECK_INT(cpu_collector.sample(&cpu_collector, &t, s), 0);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_ratio", "mode=\"idle\""), 0.5, 1e-12);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_ratio", "mode=\"user\""), 0.5, 1e-12);
+	cpu_collector.destroy(&cpu_collector);
+	mset__free(s);
+}
+
+/*
+ * A CPU listed twice counts once (its first line), and a delta near 2^64 cannot push a ratio
+ * past 1: the fuzzer found "cpu" twice with steal 2^64 - 6 reading a ratio above 1.
+ */
+TEST(cpu_line_twice_and_huge_deltas)
+{
+	char procfs[64] = FIX "cpu-twice-t0/proc";
+	struct kpulse_config cfg = cfg_for(procfs, FIX "vm/sys");
+	double hz = sysconf(_SC_CLK_TCK), sum = 0;
+	struct tick t = {.seq = 1};
+	struct mset *s;
+	size_t i;
+	int err;
+
+	s = sample_once(&cpu_collector, &cfg, &err);
+	CHECK_INT(err, 0);
+	CHECK_INT(count(s, "kpulse_cpu_mode_seconds_total"), 8);
+	CHECK_NEAR(get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"user\""), 10 / hz,
+		   1e-12);
+	snprintf(procfs, sizeof(procfs), FIX "cpu-twice-t1/proc");
+	mset__reset(s);
+	CHECK_INT(cpu_collector.sample(&cpu_collector, &t, s), 0);
+	CHECK_INT(count(s, "kpulse_cpu_mode_ratio"), 8);
+	for (i = 0; i < CPU_NMODES; i++) {
+		char l[32];
+		double r;
+
+		snprintf(l, sizeof(l), "mode=\"%s\"", cpu_mode__name(i));
+		r = get(s, "kpulse_cpu_mode_ratio", l);
+		CHECK(r >= 0 && r <= 1);
+		sum += r;
+	}
+	CHECK_NEAR(sum, 1, 1e-12);
+	CHECK(get(s, "kpulse_cpu_mode_ratio", "mode=\"steal\"") > 0.999);
+	CHECK(all_finite(s));
+	cpu_collector.destroy(&cpu_collector);
+	mset__free(s);
+}
+
 TEST(cpu_collector_malformed)
 {
 	struct kpulse_config cfg = cfg_for(FIX "malformed/proc", FIX "malformed/sys");
@@ -899,6 +980,8 @@ int main(void)
 	RUN(proc_stat_lines);
 	RUN(cpu_collector_real_machine);
 	RUN(cpu_ratios_sum_to_one_and_counters_never_go_back);
+	RUN(cpu_hotplug_ratios_follow_the_online_cpus);
+	RUN(cpu_line_twice_and_huge_deltas);
 	RUN(cpu_collector_malformed);
 	RUN(loadavg_and_cpuinfo);
 	RUN(host_collector_all_sources);
