@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 /* 0 if this process may load and attach BPF programs; else -EPERM and @why says what. */
@@ -30,6 +31,13 @@ bool loader__probe_tp_btf(const char *tp);
  * @dir NULL or "" disables pinning.
  */
 int loader__pin_maps(struct bpf_object *obj, const char *dir);
+/*
+ * Do type @a_id of @a and type @b_id of @b have the same layout (names, offsets, sizes,
+ * nested)? If not, @why says how they differ. Any BTF is safe here, even one whose types
+ * refer to themselves; the pinned-map check uses it for key and value types.
+ */
+bool loader__btf_same_type(const struct btf *a, __u32 a_id, const struct btf *b, __u32 b_id,
+			   char *why, size_t len);
 /*
  * Run the BPF iterator behind @link once and read everything it writes into *@buf, which
  * grows as needed (*@cap bytes) and can be kept across calls; *@len is what was read.
