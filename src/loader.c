@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -278,6 +279,37 @@ static bool pinned_compatible(int fd, struct bpf_object *obj, const struct bpf_m
 		return false;
 	}
 	return btf_compatible(&info, obj, map, why, len);
+}
+
+int loader__lock_pin_path(const char *dir, char *why, size_t len)
+{
+	int fd, err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		snprintf(why, len, "failed to create pin directory %s: %s", dir, strerror(errno));
+		return err;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, len, "failed to open pin directory %s: %s", dir, strerror(errno));
+		return err;
+	}
+	/* Never closed: the kernel drops the lock when the process ends, kill -9 included. */
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return 0;
+	err = -errno;
+	close(fd);
+	if (err == -EWOULDBLOCK)
+		snprintf(why, len,
+			 "another kpulse is running with --bpf.pin-path=%s: sharing its maps would "
+			 "count every eBPF event twice; stop it, or give each instance its own "
+			 "--bpf.pin-path",
+			 dir);
+	else
+		snprintf(why, len, "failed to lock pin directory %s: %s", dir, strerror(-err));
+	return err;
 }
 
 int loader__pin_maps(struct bpf_object *obj, const char *dir)

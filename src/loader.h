@@ -25,6 +25,13 @@ int loader__mount_tracefs(void);
 /* true if tp_btf programs can attach to @tp (a raw tracepoint name such as "sched_switch"). */
 bool loader__probe_tp_btf(const char *tp);
 /*
+ * Take an exclusive lock on the pin directory @dir (created if missing) for the life of the
+ * process. Two instances pinning to one directory share their maps, and both attach
+ * programs that add to them: every eBPF counter would count each event twice. -EWOULDBLOCK
+ * (and @why saying what to do) if another process holds it.
+ */
+int loader__lock_pin_path(const char *dir, char *why, size_t len);
+/*
  * Pin every map of @obj (not .bss/.rodata) under @dir as <dir>/<map name>: a compatible
  * map already pinned there is reused, so counters survive a restart; an incompatible one
  * (another layout after an upgrade) is logged and replaced. Call between open and load.
