@@ -21,6 +21,9 @@ struct kpulse_config {
 	const char *run_as;	   /* --run-as: user to become once loaded; "root" keeps root */
 	bool bpf_stats;		   /* --bpf.stats: kernel BPF run-time statistics */
 	const char *process_watch; /* --process.watch, as given */
+	uint64_t history_ns;	   /* --history.duration: kept for /api/v1/history; 0: off */
+	uint64_t peak_window_ns;   /* --history.peak-window: <family>_max; 0: off */
+	unsigned int history_max_series;
 	/* Parsed from process_watch: process names (comm, at most 15 bytes) to always export. */
 	char **watch;
 	size_t nwatch;
