@@ -137,7 +137,8 @@ unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-Wno-gnu-variable-sized-type-not-at-end
 FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
 
 $(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h)

@@ -58,8 +58,8 @@ static const struct metric_desc history_bytes = {
 };
 
 const struct metric_desc *const sampler_metrics[] = {
-	&build_info,	 &collector_up,	 &collector_duration, &last_tick,
-	&history_series, &history_bytes, NULL,
+	&build_info,	&collector_up, &collector_duration, &last_tick, &history_series,
+	&history_bytes, NULL,
 };
 
 uint64_t mono_now_ns(void)
