@@ -28,7 +28,7 @@ int procfs__open(const char *path)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return -ENOTSUP;
+		return -EMEDIUMTYPE;
 	}
 	return fd;
 }
@@ -71,22 +71,37 @@ static int grow(struct procfs_buf *b)
 	return 0;
 }
 
-/* Drop a last line that has no newline; false if nothing is left. */
+/* FNV-1a of @s, never 0 (0 means "nothing logged"). */
+static uint64_t path_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/*
+ * Drop a last line that has no newline; false if nothing is left. Logged once per path
+ * until that path reads whole again, even when one buffer serves several files.
+ */
 static bool drop_cut_line(const char *path, struct procfs_buf *b)
 {
+	uint64_t h = path_hash(path);
 	size_t len = b->len;
 
 	if (!len || b->data[len - 1] == '\n') {
-		b->cut_logged = false;
+		if (b->cut_logged == h)
+			b->cut_logged = 0;
 		return len > 0;
 	}
 	while (len && b->data[len - 1] != '\n')
 		len--;
-	if (!b->cut_logged)
+	if (b->cut_logged != h)
 		log_warn("%s: the last line is cut (no newline at the end of the file): '%.40s'; "
 			 "it is left out",
 			 path, b->data + len);
-	b->cut_logged = true;
+	b->cut_logged = h;
 	b->len = len;
 	b->data[len] = '\0';
 	return len > 0;
@@ -174,7 +189,7 @@ void procfs__buf_free(struct procfs_buf *b)
 const char *procfs__strerror(int err)
 {
 	switch (err) {
-	case -ENOTSUP:
+	case -EMEDIUMTYPE:
 		return "not a regular file (a FIFO, a device or a socket?): kpulse reads only "
 		       "regular files there; check --path.procfs and --path.sysfs";
 	case -EFBIG:

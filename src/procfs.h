@@ -24,14 +24,15 @@
 struct procfs_buf {
 	char *data; /* NUL-terminated after procfs__read */
 	size_t len, cap;
-	bool cut_logged; /* the cut last line was reported; cleared by a whole read */
+	uint64_t cut_logged; /* hash of the path whose cut last line was logged; 0: none */
 };
 
 /*
  * Open @path for reading without ever blocking a tick: O_NONBLOCK, so a FIFO put where a
  * /proc file should be cannot hold open() or read(), and only regular files are accepted
  * (every procfs and sysfs file is one; a FIFO, a device such as /dev/zero or a socket is
- * not: -ENOTSUP). Returns the descriptor or -errno.
+ * not: -EMEDIUMTYPE, an errno no procfs or sysfs file returns, unlike EOPNOTSUPP of
+ * /proc/pressure with PSI off). Returns the descriptor or -errno.
  */
 int procfs__open(const char *path);
 /* procfs__open as a stdio stream, for line-by-line readers; NULL with errno set. */
