@@ -77,6 +77,8 @@ def page_renders_and_shows_a_busy_cpu():
     host = b.wait("document.getElementById('hostname').textContent !== 'kpulse' && "
                   "document.getElementById('hostname').textContent")
     assert host == os.uname().nodename, (host, os.uname().nodename)
+    info = b.evaluate("document.getElementById('hostinfo').textContent")
+    assert os.uname().release in info and " up " in info, info
     # The quietest CPU, by the page's own chart, so the loop stands out.
     def recent(c):
         pts = b.evaluate(f"kpulse.store.get('kpulse_cpu_busy_ratio' + "
