@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (KPULSE, Kpulse, cleanup, http_get, main, need_root, test,  # noqa: E402
                     wait_for)
 from oom import oom_victim  # noqa: E402
+from proc import write_direct  # noqa: E402
 from prom import DEPLOY, query, start_prometheus  # noqa: E402
 
 DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
@@ -93,6 +94,10 @@ def start_kpulse():
     # The OOM panels and KpulseOomKill read the last victim: make one (a memory hog in a
     # 64 MiB cgroup; its info series exists from then on).
     oom_victim(f"/kpulse-dash-{os.getpid()}-{k.port}", "victim")
+    # The disk latency panels need a request on a real disk since kpulse started.
+    path = f"/var/tmp/kpulse-dash-{os.getpid()}-{k.port}"
+    write_direct(path, 1 << 20)
+    os.unlink(path)
     return k
 
 
