@@ -60,12 +60,14 @@ static const struct metric_desc cpu_busy_ratio = {
 	METRIC_GAUGE,
 	"cpu",
 	"Share of the last sampler interval each CPU spent running anything but the idle task.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc cpu_busy_ratio_all = {
 	"kpulse_cpu_busy_ratio_all",
 	METRIC_GAUGE,
 	"",
 	"Share of the last sampler interval all online CPUs together spent busy (0..1).",
+	METRIC_HISTORY,
 };
 static const struct metric_desc context_switches = {
 	"kpulse_sched_context_switches_total",
@@ -80,6 +82,23 @@ static const struct metric_desc rq_latency = {
 	"",
 	"Time runnable tasks waited for a CPU: from being woken, created or preempted while "
 	"runnable to being switched in (eBPF at sched_switch, log2 buckets).",
+};
+static const struct metric_desc rq_latency_p50 = {
+	"kpulse_sched_runqueue_latency_p50_seconds",
+	METRIC_GAUGE,
+	"",
+	"Median run-queue wait of the waits that ended in the last sampler interval, "
+	"interpolated within the buckets of kpulse_sched_runqueue_latency_seconds as "
+	"histogram_quantile() does; absent when no task waited.",
+	METRIC_HISTORY,
+};
+static const struct metric_desc rq_latency_p99 = {
+	"kpulse_sched_runqueue_latency_p99_seconds",
+	METRIC_GAUGE,
+	"",
+	"99th percentile of the run-queue waits that ended in the last sampler interval, "
+	"computed as kpulse_sched_runqueue_latency_p50_seconds.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc rq_latency_cpu = {
 	"kpulse_sched_cpu_runqueue_latency_seconds",
@@ -123,6 +142,8 @@ static const struct metric_desc *const sched_metrics[] = {
 	&cpu_busy_ratio_all,
 	&context_switches,
 	&rq_latency,
+	&rq_latency_p50, /* from the growth of rq_latency over each interval */
+	&rq_latency_p99,
 	&rq_latency_cpu,
 	&cgroup_cpu_seconds,
 	&cgroup_cpu_ratio,
@@ -153,7 +174,9 @@ struct sched {
 	struct kpulse_sched_cpu *vals;
 	struct cpu_prev *prev;
 	bool *online;
-	struct kpulse_sched_rqlat *rq; /* per-CPU values of sched_rqlat */
+	struct kpulse_sched_rqlat *rq;	   /* per-CPU values of sched_rqlat */
+	uint64_t rq_prev[KPULSE_RQ_SLOTS]; /* the last tick's slots, summed over CPUs */
+	bool rq_prev_valid;
 	/* Per-cgroup CPU time; cg_ok false when there is no cgroup2 mount. */
 	bool cg_ok;
 	struct cgacct acct;
@@ -419,6 +442,17 @@ static int sample_rqlat(struct sched *s, struct mset *out)
 					(double)s->rq[cpu].sum_ns / 1e9, cpu_label);
 		}
 	}
+	/* The quantiles of this interval alone, from the growth of each slot. */
+	if (s->rq_prev_valid) {
+		double v;
+
+		if (rate__quantile(bounds, KPULSE_RQ_BOUNDS, s->rq_prev, counts, 0.5, &v))
+			mset__add(out, &rq_latency_p50, v);
+		if (rate__quantile(bounds, KPULSE_RQ_BOUNDS, s->rq_prev, counts, 0.99, &v))
+			mset__add(out, &rq_latency_p99, v);
+	}
+	memcpy(s->rq_prev, counts, sizeof(counts));
+	s->rq_prev_valid = true;
 	/* _count is the +Inf bucket, the sum of the slots; the kernel's count agrees. */
 	return mset__histogram(out, &rq_latency, bounds, counts, KPULSE_RQ_BOUNDS,
 			       (double)sum_ns / 1e9);
