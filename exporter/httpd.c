@@ -23,10 +23,13 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include "api.h"
 #include "auth.h"
 #include "expfmt.h"
 #include "httpd.h"
+#include "json.h"
 #include "negotiate.h"
+#include "page.h"
 
 /* libmicrohttpd changed the handler return type from int to enum MHD_Result in 0.9.71. */
 #if MHD_VERSION >= 0x00097002
@@ -108,6 +111,7 @@ struct httpd {
 	uint64_t late, evicted, slow;
 	struct auth_stats reported;
 	char landing[2048];
+	struct buf page; /* the live page's HTML when the history is on, else empty */
 };
 
 static uint64_t mono_ns(void)
@@ -248,6 +252,129 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 	if (gz)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static mhd_result api_error(struct MHD_Connection *conn, unsigned int status, const char *type,
+			    const char *msg)
+{
+	struct buf b = {};
+	mhd_result ret;
+
+	buf__printf(&b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
+	json__string(&b, msg, strlen(msg));
+	buf__puts(&b, "}\n");
+	ret = b.err ? MHD_NO : send_text(conn, status, "application/json", b.data);
+	buf__free(&b);
+	return ret;
+}
+
+static mhd_result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			      const char *value)
+{
+	struct api_args *a = cls;
+
+	if (a->n == sizeof(a->key) / sizeof(a->key[0])) {
+		a->dropped++;
+		return MHD_YES;
+	}
+	a->key[a->n] = key;
+	a->value[a->n++] = value;
+	return MHD_YES;
+}
+
+static ssize_t read_history(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n = history_result__read(cls, buf, max);
+
+	return n > 0 ? n : n ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void free_history(void *cls)
+{
+	history_result__free(cls);
+}
+
+/*
+ * The ring's matching series, copied once, then rendered as JSON a block at a time while
+ * the client reads: a large answer neither exists whole nor holds the thread.
+ */
+static mhd_result serve_history(struct httpd *h, struct MHD_Connection *conn)
+{
+	struct selector sel[SELECTOR_MAX_MATCHERS];
+	struct history_result *res;
+	struct history_query q;
+	struct api_args args = {};
+	struct MHD_Response *r;
+	char err[256];
+	mhd_result ret;
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+	if (api__history_query(&args, &q, sel, err, sizeof(err))) {
+		api__free_query(&q, sel);
+		return api_error(conn, MHD_HTTP_BAD_REQUEST, "bad_data", err);
+	}
+	res = history__query(h->opts.history, &q);
+	api__free_query(&q, sel);
+	if (!res)
+		return api_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				 errno == EBUSY ? "too many history queries at once, try again"
+						: "out of memory");
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, read_history, res,
+					      free_history);
+	if (!r) {
+		history_result__free(res);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * A file of the live page, or the page itself (@a->data overridden by @body): compiled-in
+ * bytes, served by reference; revalidated by ETag, so a reload costs a 304.
+ */
+static mhd_result serve_page(struct MHD_Connection *conn, const struct page_asset *a,
+			     const struct buf *body)
+{
+	const char *inm, *encoding;
+	struct MHD_Response *r;
+	mhd_result ret;
+	bool gz, fresh;
+
+	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	encoding =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	fresh = !body && inm && strstr(inm, a->etag);
+	gz = !body && !fresh && negotiate__gzip(encoding);
+	if (fresh)
+		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	else if (body)
+		r = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_PERSISTENT);
+	else
+		r = MHD_create_response_from_buffer(gz ? a->gzlen : a->len,
+						    (void *)(gz ? a->gz : a->data),
+						    MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (body) {
+		/* Only this origin's scripts, styles and data; never inside a frame. */
+		MHD_add_response_header(r, "Content-Security-Policy",
+					"default-src 'self'; style-src 'self' 'unsafe-inline'; "
+					"img-src 'self' data:; frame-ancestors 'none'");
+	} else {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, a->etag);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	}
+	if (gz)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	ret = MHD_queue_response(conn, fresh ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -719,6 +846,8 @@ static enum checked check_auth(struct httpd *h, struct conn *c, struct MHD_Conne
 static mhd_result route(struct httpd *h, struct MHD_Connection *conn, const char *url,
 			const char *method)
 {
+	const struct page_asset *a;
+
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
 				 "method not allowed\n");
@@ -726,8 +855,15 @@ static mhd_result route(struct httpd *h, struct MHD_Connection *conn, const char
 		return serve_metrics(h, conn);
 	if (!strcmp(url, "/healthz"))
 		return serve_health(h, conn);
+	if (!strcmp(url, "/api/v1/history") && h->opts.history)
+		return serve_history(h, conn);
+	if (!strcmp(url, "/") && h->page.len)
+		return serve_page(conn, &(struct page_asset){.type = "text/html; charset=utf-8"},
+				  &h->page);
 	if (!strcmp(url, "/"))
 		return send_text(conn, MHD_HTTP_OK, "text/html; charset=utf-8", h->landing);
+	if (!strncmp(url, "/static/", 8) && h->page.len && (a = page__asset(url)))
+		return serve_page(conn, a, NULL);
 	return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
 }
 
@@ -867,8 +1003,8 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 	/* epoll: it accepts ten connections per wakeup, poll one (a reconnecting flood). */
 	unsigned int flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-	pthread_condattr_t ca;
 	char path[600];
+	pthread_condattr_t ca;
 	int n = 0, err;
 
 	if (!h)
@@ -880,7 +1016,8 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 	if (!h->waiting_cap)
 		h->waiting_cap = 1;
 	pthread_mutex_init(&h->lock, NULL);
-	/* The watchdog's deadlines are on CLOCK_MONOTONIC, like every time in kpulse. */
+	/* watch() waits until a CLOCK_MONOTONIC deadline: on the default CLOCK_REALTIME that
+	 * deadline lies in 1970 and the wait returns at once, a busy loop. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->wake, &ca);
@@ -892,6 +1029,10 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 		 "<ul><li><a href=\"%s\">metrics</a></li>"
 		 "<li><a href=\"/healthz\">health</a></li></ul>\n</body></html>\n",
 		 path);
+	/* The live page lives on the history: without it, / stays the landing page above. */
+	if (o->history &&
+	    page__index(path, history__duration_ns(o->history) / 1000000000ull, &h->page))
+		goto out_free;
 	if (w && w->nusers) {
 		h->auth = auth__new(w, &(struct auth_opts){.rate = AUTH_RATE, .burst = AUTH_BURST});
 		if (!h->auth)
@@ -935,6 +1076,7 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 out_auth:
 	auth__free(h->auth);
 out_free:
+	buf__free(&h->page);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
@@ -956,6 +1098,7 @@ void httpd__stop(struct httpd *h)
 	pthread_join(h->watchdog, NULL);
 	MHD_stop_daemon(h->daemon);
 	auth__free(h->auth);
+	buf__free(&h->page);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

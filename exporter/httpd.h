@@ -4,6 +4,7 @@
 #define KPULSE_HTTPD_H
 
 #include <stdint.h>
+#include "history.h"
 #include "snapshot.h"
 #include "webconfig.h"
 
@@ -26,6 +27,7 @@ struct httpd_opts {
 	unsigned int timeout_s;	     /* idle limit, and the time a request has to arrive */
 	const struct webconfig *web; /* TLS and basic auth; NULL for plain HTTP */
 	httpd_log_fn log;	     /* NULL: say nothing */
+	struct history *history;     /* /api/v1/history; NULL: 404 */
 };
 
 struct httpd;

@@ -173,6 +173,60 @@ int cgroups__scan(struct cgroups *c)
 	return err;
 }
 
+static int walk_depth(int dirfd, char *path, size_t len, unsigned int depth,
+		      int (*fn)(const char *path, void *ctx), void *ctx)
+{
+	size_t n = strlen(path);
+	struct dirent *de;
+	int err = 0, fd;
+	DIR *d;
+
+	if (!depth) {
+		close(dirfd);
+		return 0;
+	}
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return -errno;
+	}
+	while (!err && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path + n, len - n, "%s%s", n > 1 ? "/" : "", de->d_name) >=
+		    (int)(len - n))
+			continue; /* deeper than any label we could export */
+		fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue; /* removed while we walked */
+		err = fn(path, ctx);
+		if (!err)
+			err = walk_depth(fd, path, len, depth - 1, fn, ctx);
+		else
+			close(fd);
+		path[n] = '\0';
+	}
+	closedir(d);
+	return err;
+}
+
+int cgroup__walk(const char *mount, unsigned int max_depth, int (*fn)(const char *path, void *ctx),
+		 void *ctx)
+{
+	char path[4096] = "/";
+	int fd, err;
+
+	fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = fn(path, ctx);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return walk_depth(fd, path, sizeof(path), max_depth, fn, ctx);
+}
+
 bool cgroups__alive(const struct cgroups *c, const char *path, uint64_t id)
 {
 	char full[8192];

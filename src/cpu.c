@@ -24,6 +24,7 @@ static const struct metric_desc cpu_mode_ratio = {
 	"mode",
 	"Share of all CPUs' time in each mode over the last sampler interval (the /proc/stat "
 	"'cpu' line); the modes sum to 1.",
+	METRIC_HISTORY,
 };
 
 static const struct metric_desc *const cpu_metrics[] = {

@@ -65,12 +65,14 @@ static const struct metric_desc read_bps = {
 	METRIC_GAUGE,
 	"device",
 	"Bytes read per second over the last sampler interval.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc write_bps = {
 	"kpulse_disk_write_bytes_per_second",
 	METRIC_GAUGE,
 	"device",
 	"Bytes written per second over the last sampler interval.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc reads_ps = {
 	"kpulse_disk_reads_per_second",
@@ -90,6 +92,7 @@ static const struct metric_desc utilization = {
 	"device",
 	"Share of the last sampler interval the device had I/O in flight (io time / elapsed), "
 	"0..1.",
+	METRIC_HISTORY,
 };
 
 static const struct metric_desc *const disk_metrics[] = {

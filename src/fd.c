@@ -60,6 +60,7 @@ static const struct metric_desc opened_rate = {
 	METRIC_GAUGE,
 	"",
 	"Descriptors created per second over the last sampler interval.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc closed_rate = {
 	"kpulse_fd_closed_per_second",
@@ -88,6 +89,7 @@ static const struct metric_desc limit_ratio_max = {
 	"",
 	"Highest open descriptors / RLIMIT_NOFILE soft limit of any process on the host, at "
 	"the last sample.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc limit_ratio_max_info = {
 	"kpulse_fd_limit_ratio_max_info",

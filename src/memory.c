@@ -27,6 +27,7 @@ static const struct metric_desc mem_used_ratio = {
 	METRIC_GAUGE,
 	"",
 	"1 - MemAvailable / MemTotal: the share of RAM not available for new work.",
+	METRIC_HISTORY,
 };
 
 /* In the order of enum meminfo_field. */

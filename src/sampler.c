@@ -29,11 +29,23 @@ static const struct metric_desc collector_duration = {
 	"Time the collector took to sample in the last tick.",
 };
 
+static const struct metric_desc history_series = {
+	"kpulse_history_series",
+	METRIC_GAUGE,
+	"",
+	"Series the history ring keeps now (at most --history.max-series); absent when "
+	"--history.duration and --history.peak-window are 0.",
+};
+static const struct metric_desc history_bytes = {
+	"kpulse_history_memory_bytes",
+	METRIC_GAUGE,
+	"",
+	"Bytes the history ring has allocated: 8 per series per slot (one slot per sampler "
+	"interval of the longer of --history.duration and --history.peak-window), labels, index.",
+};
+
 const struct metric_desc *const sampler_metrics[] = {
-	&build_info,
-	&collector_up,
-	&collector_duration,
-	NULL,
+	&build_info, &collector_up, &collector_duration, &history_series, &history_bytes, NULL,
 };
 
 uint64_t mono_now_ns(void)
@@ -44,10 +56,13 @@ uint64_t mono_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store)
+int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store,
+		  struct history *history)
 {
 	s->cfg = cfg;
 	s->store = store;
+	s->history = history;
+	s->history_full = false;
 	s->prev_ns = 0;
 	s->seq = 0;
 	s->set = mset__new();
@@ -95,13 +110,33 @@ static int render_body(const struct mset *set, int (*encode)(const struct mset *
 	return gzip__compress(plain->data, plain->len, &gz->data, &gz->len);
 }
 
+/* Keep this tick in the history and add the peaks of the window to @s->set. */
+static void record_history(struct sampler *s, const struct timespec *wall)
+{
+	size_t refused, bytes, n;
+
+	refused = history__record(s->history, s->set,
+				  wall->tv_sec * 1000ll + wall->tv_nsec / 1000000);
+	if (refused && !s->history_full)
+		log_warn("the history keeps %u series (--history.max-series) and refused %zu more: "
+			 "raise --history.max-series to keep them",
+			 s->cfg->history_max_series, refused);
+	s->history_full = refused;
+	history__add_peaks(s->history, s->set);
+	n = history__series(s->history, &bytes);
+	mset__add(s->set, &history_series, n);
+	mset__add(s->set, &history_bytes, bytes);
+}
+
 int sampler__tick(struct sampler *s)
 {
 	struct tick t = {.now_ns = mono_now_ns(), .seq = s->seq};
+	struct timespec wall;
 	struct collector *const *c;
 	struct snapshot *snap;
 	int err;
 
+	clock_gettime(CLOCK_REALTIME, &wall);
 	t.elapsed_ns = s->seq ? t.now_ns - s->prev_ns : 0;
 	mset__reset(s->set);
 	for (c = kpulse_collectors; *c; c++)
@@ -109,6 +144,8 @@ int sampler__tick(struct sampler *s)
 			sample_collector(*c, &t, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
 	self__sample(s->set);
+	if (s->history)
+		record_history(s, &wall);
 	s->prev_ns = t.now_ns;
 	s->seq++;
 
