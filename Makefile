@@ -36,7 +36,8 @@ FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git libjs-dygraphs
 TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
-	libfuse3-dev fuse3 ethtool systemd chromium
+	libfuse3-dev fuse3 ethtool systemd chromium prometheus-alertmanager victoria-metrics \
+	help2man
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
@@ -47,8 +48,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps test-deps \
-	bench-deps docs
+.PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
+	test-deps bench-deps docs man install uninstall
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -212,6 +213,43 @@ bench: bench-deps
 
 docs: kpulse
 	$(Q)./kpulse --print-metrics-doc > docs/METRICS.md
+
+# kpulse(8), generated from --help and --version, so it always lists the flags there are.
+# help2man bolds a flag only up to its first dot; the sed makes the whole flag bold.
+$(OUTPUT)/kpulse.8: kpulse docs/kpulse.h2m | $(OUTPUT)
+	$(call msg,MAN,$@)
+	$(Q)help2man --section=8 --no-info --no-discard-stderr --version-string=$(VERSION) \
+		--include=docs/kpulse.h2m ./kpulse | \
+		sed -E '/^\\fB\\-\\-/{s/\\fR//; s/=|$$/\\fR&/}' > $@
+
+man: $(OUTPUT)/kpulse.8
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, kpulse(8), the systemd unit (its
+# ExecStart pointing at the installed binary) and deploy/'s Prometheus rules, Alertmanager,
+# VictoriaMetrics, Grafana and Kubernetes examples under $(PREFIX)/share/kpulse/.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man/man8
+DATADIR ?= $(PREFIX)/share/kpulse
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DEPLOY_FILES := $(filter-out deploy/systemd/%,$(shell find deploy -type f 2>/dev/null))
+
+install: kpulse $(OUTPUT)/kpulse.8
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 kpulse $(DESTDIR)$(BINDIR)/kpulse
+	$(Q)install -D -m 0644 $(OUTPUT)/kpulse.8 $(DESTDIR)$(MANDIR)/kpulse.8
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|/usr/local/bin/kpulse|$(BINDIR)/kpulse|g' deploy/systemd/kpulse.service \
+		> $(DESTDIR)$(UNITDIR)/kpulse.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/kpulse.service
+	$(Q)for f in $(DEPLOY_FILES); do \
+		install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$${f#deploy/} || exit 1; done
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/kpulse $(DESTDIR)$(MANDIR)/kpulse.8 \
+		$(DESTDIR)$(UNITDIR)/kpulse.service
+	$(Q)rm -rf $(DESTDIR)$(DATADIR)
 
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)

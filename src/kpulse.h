@@ -13,6 +13,7 @@ struct kpulse_config {
 	const char *log_level;
 	const char *procfs;   /* "/proc", or a fixture tree */
 	const char *sysfs;    /* "/sys", or a fixture tree */
+	const char *rootfs;   /* "/", or where the host's root is mounted (a container) */
 	const char *pin_path; /* "" disables pinning */
 	bool strict;	      /* any collector failure is fatal */
 	unsigned int max_connections;

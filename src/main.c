@@ -25,6 +25,7 @@ static struct kpulse_config cfg = {
 	.log_level = "info",
 	.procfs = "/proc",
 	.sysfs = "/sys",
+	.rootfs = "/",
 	.pin_path = "/sys/fs/bpf/kpulse",
 	.max_connections = 512,
 	.max_requests = 40,
@@ -60,6 +61,9 @@ static const struct flag daemon_flags[] = {
 	 "Only log messages at or above: error, warn, info, debug"},
 	{"path.procfs", FLAG_STRING, &cfg.procfs, "procfs mountpoint"},
 	{"path.sysfs", FLAG_STRING, &cfg.sysfs, "sysfs mountpoint"},
+	{"path.rootfs", FLAG_STRING, &cfg.rootfs,
+	 "Where the host's root filesystem is mounted (in a container): filesystems are then "
+	 "the mounts of <procfs>/1/mountinfo, measured under this path"},
 	{"bpf.pin-path", FLAG_STRING, &cfg.pin_path,
 	 "bpffs directory where maps are pinned and reused across restarts; '' disables pinning"},
 	{"process.watch", FLAG_STRING, &cfg.process_watch,
