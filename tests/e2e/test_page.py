@@ -60,7 +60,7 @@ def pin_away(cpu, *pids):
     """Every thread of @pids and of their descendants onto the other CPUs, so a loop pinned
     to @cpu does not slow down what has to show it (the test itself, Chromium, kpulse).
     The test process gets its CPUs back at cleanup."""
-    others = set(online_cpus()) - {cpu}
+    others, mine = set(online_cpus()) - {cpu}, os.sched_getaffinity(0)
     parent = {}
     for p in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -80,7 +80,6 @@ def pin_away(cpu, *pids):
                 os.sched_setaffinity(int(t), others)
             except OSError:
                 pass  # gone meanwhile
-    mine = os.sched_getaffinity(0) | set(online_cpus())
     cleanup(lambda: os.sched_setaffinity(0, mine))
 
 
