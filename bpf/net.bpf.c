@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Network collector, what the kernel does not count on its own: bytes per cgroup
- * (sock_{send,recv}_length), TCP retransmits and resets per namespace, listeners on
- * watched ports. Device counters are the kernel's (rtnetlink, read by src/net.c): no
- * program runs per packet.
+ * Network collector, what the kernel does not count on its own: TCP retransmits and resets
+ * per namespace, listeners on watched ports, and (opt-in, --collector.net.cgroups: they
+ * run on every sendmsg/recvmsg) bytes per cgroup from sock_{send,recv}_length. Device
+ * counters are the kernel's (rtnetlink, read by src/net.c): no program runs per packet.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -15,12 +15,14 @@ extern struct collector pressure_collector;
 extern struct collector vmstat_collector;
 extern struct collector netstat_collector;
 extern struct collector oom_collector;
+extern struct collector block_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
 	&net_collector,
 	&fd_collector,
 	&oom_collector,
+	&block_collector,
 	&cpu_collector,
 	&memory_collector,
 	&disk_collector,

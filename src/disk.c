@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collector.h"
+#include "disk.h"
 #include "filter.h"
 #include "log.h"
 #include "procfs.h"
@@ -144,20 +145,26 @@ enum disk_warn {
 	WARN_MAX = 1u << 4,
 };
 
+int disk__filter_init(struct filter *f, char *err, size_t errlen)
+{
+	const char *exclude = device_exclude;
+
+	/* An include list names what the user wants, partitions included. */
+	if (*device_include && exclude == default_exclude)
+		exclude = "";
+	return filter__init(f, device_include, exclude, err, errlen);
+}
+
 static int disk_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct disk *d = calloc(1, sizeof(*d));
-	const char *exclude = device_exclude;
 	char err[512];
 
 	if (!d)
 		return -ENOMEM;
 	c->priv = d;
 	d->procfs = cfg->procfs;
-	/* An include list names what the user wants, partitions included. */
-	if (*device_include && exclude == default_exclude)
-		exclude = "";
-	if (filter__init(&d->filter, device_include, exclude, err, sizeof(err))) {
+	if (disk__filter_init(&d->filter, err, sizeof(err))) {
 		log_error("--collector.disk.device-include/-exclude: %s", err);
 		return -EINVAL;
 	}

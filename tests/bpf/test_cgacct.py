@@ -73,7 +73,7 @@ def churn_of_2000_cgroups_returns_to_baseline():
     cleanup(remove_all)
     for i in range(N):
         os.mkdir(f"{mount}{parent}/c{i}")
-    k = Kpulse(interval="500ms")
+    k = Kpulse("--collector.net.cgroups", interval="500ms")
     scrapes = [k.next_tick(), k.next_tick()]  # the second has ratios too
     base = {fam: labels(scrapes[-1], fam) for fam in FAMILIES}
     subprocess.run([sys.executable, "-c", CHURN, mount, parent, str(N)], check=True,

@@ -334,8 +334,9 @@ def send_from_cgroup(path, port, nbytes):
 
 @test
 def cgroup_transmit_bytes():
-    """A process in a fresh cgroup sends 10 MB over TCP on loopback: its cgroup's transmit
-    bytes grow by 10 MB to 11 MB; removing a child cgroup never lowers the rolled-up label."""
+    """With --collector.net.cgroups, a process in a fresh cgroup sends 10 MB over TCP on
+    loopback: its cgroup's transmit bytes grow by 10 MB to 11 MB; removing a child cgroup
+    never lowers the rolled-up label."""
     need_root()
     nbytes = 10 * 1000 * 1000
     root = cgroup2_mount()
@@ -347,7 +348,7 @@ def cgroup_transmit_bytes():
     os.mkdir(child)
     cleanup(lambda: os.rmdir(child) if os.path.isdir(child) else None)
     port = tcp_drain_server()
-    k = Kpulse("--collector.net.cgroup-depth=1", interval="200ms")
+    k = Kpulse("--collector.net.cgroups", "--collector.net.cgroup-depth=1", interval="200ms")
     label = "/" + name
     m0 = k.next_tick()
     before = m0.get("kpulse_cgroup_network_transmit_bytes_total", cgroup=label) or 0
@@ -694,13 +695,39 @@ def loads_one_twin_each_and_detaches_on_exit():
     plus the namespace iterator, none runs per packet, and SIGTERM leaves none behind."""
     need_root()
     before = bpf_prog_ids(NET_PROGS | OLD_DEVICE_PROGS)
-    k = Kpulse(f"--port.watch={free_port()}", "--collector.net.all-namespaces")
+    k = Kpulse(f"--port.watch={free_port()}", "--collector.net.all-namespaces",
+               "--collector.net.cgroups")
     ours = bpf_prog_ids(NET_PROGS | OLD_DEVICE_PROGS) - before
     assert len(ours) == 6, f"expected 5 hooks + net_ns_iter loaded, found {len(ours)}"
     assert not (ours & bpf_prog_ids(OLD_DEVICE_PROGS)), "a per-packet device program is loaded"
     assert k.stop() == 0, k.output()
     left = wait_for(lambda: not (ours & bpf_prog_ids(NET_PROGS))) or ours
     assert left is True, f"programs {left} still loaded 5 s after SIGTERM"
+
+
+@test
+def nothing_on_the_socket_path_by_default():
+    """By default the net collector loads only tcp_retransmit_skb and tcp_send_reset (rare
+    events): no program on sock_send_length / sock_recv_length, which run on every sendmsg
+    and recvmsg, and no per-cgroup bytes; --collector.net.cgroups turns both on."""
+    need_root()
+    sock = {f"sock_{d}_length_{kind}" for d in ("send", "recv") for kind in ("btf", "raw")}
+    before = bpf_prog_ids(NET_PROGS | OLD_DEVICE_PROGS)
+    k = Kpulse(interval="200ms")
+    ours = bpf_prog_ids(NET_PROGS | OLD_DEVICE_PROGS) - before
+    assert len(ours) == 2 and not (ours & bpf_prog_ids(sock)), \
+        f"default net collector: {len(ours)} programs loaded, want tcp_retransmit_skb and " \
+        f"tcp_send_reset only"
+    with socket.create_connection(("127.0.0.1", tcp_drain_server())) as c:
+        c.sendall(b"x" * 100000)  # socket bytes that an attached program would count
+    k.next_tick()
+    m = k.next_tick()
+    assert not m.series("kpulse_cgroup_network_transmit_bytes_total"), \
+        "per-cgroup bytes exported without --collector.net.cgroups"
+    assert k.stop() == 0
+    kc = Kpulse("--collector.net.cgroups", interval="200ms")
+    assert bpf_prog_ids(sock) - before, "--collector.net.cgroups loaded no sock_*_length program"
+    assert kc.stop() == 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from dashboard import all_panels, load, substitute, targets  # noqa: E402
 from kpulse import (KPULSE, Kpulse, cleanup, http_get, main, need_root, test,  # noqa: E402
                     wait_for)
 from oom import oom_victim  # noqa: E402
+from proc import write_direct  # noqa: E402
 from prom import DEPLOY, query, start_prometheus  # noqa: E402
 
 RULES = [os.path.join(DEPLOY, "prometheus", f) for f in
@@ -67,6 +68,10 @@ def start_kpulse():
     # The OOM panels and KpulseOomKill read the last victim: make one (a memory hog in a
     # 64 MiB cgroup; its info series exists from then on).
     oom_victim(f"/kpulse-dash-{os.getpid()}-{k.port}", "victim")
+    # The disk latency panels need a request on a real disk since kpulse started.
+    path = f"/var/tmp/kpulse-dash-{os.getpid()}-{k.port}"
+    write_direct(path, 1 << 20)
+    os.unlink(path)
     return k
 
 
