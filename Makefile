@@ -104,8 +104,15 @@ $(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
 
 unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 
-# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers.
-TEST_PROGS := $(OUTPUT)/hangfs
+# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers, and
+# the workloads under tests/workloads/ (one C file each, run by hand too).
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
+TEST_PROGS := $(OUTPUT)/hangfs $(WORKLOADS)
+
+$(OUTPUT)/workloads/%: tests/workloads/%.c
+	$(call msg,TEST-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Wall -Wextra -Werror -Wno-unused-parameter $< -lpthread -o $@
 
 $(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
