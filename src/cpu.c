@@ -150,8 +150,12 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 		}
 		if (cs.cpu < 0) {
 			seen_total = true;
-			/* Ratios only from a line whose 8 modes all parsed, now and before. */
-			if (!had_all || cs.present != (1u << CPU_NMODES) - 1 || !sum)
+			/*
+			 * Ratios only from a line whose 8 modes all parsed, now and before, and
+			 * over a whole interval (rate__elapsed).
+			 */
+			if (!had_all || cs.present != (1u << CPU_NMODES) - 1 || !sum ||
+			    !t->elapsed_ns)
 				continue;
 			for (m = 0; m < CPU_NMODES; m++)
 				mset__add(out, &cpu_mode_ratio, (double)delta[m] / (double)sum,

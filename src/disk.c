@@ -9,7 +9,6 @@
 #include "log.h"
 #include "procfs.h"
 #include "rate.h"
-#include "sampler.h"
 
 static const struct metric_desc read_bytes = {
 	"kpulse_disk_read_bytes_total",
@@ -125,7 +124,7 @@ struct disk {
 	struct filter filter;
 	struct disk_prev *prev;
 	size_t nprev, capprev;
-	uint64_t prev_ns; /* when the previous read happened; 0 before the first */
+	bool restart; /* the last read failed: what prev[] holds is older than one tick */
 	uint32_t warned;
 };
 
@@ -232,25 +231,24 @@ static void add_device(struct disk *d, struct mset *out, const struct diskstat *
 static int disk_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	struct disk *d = c->priv;
-	uint64_t now, elapsed_ns;
+	uint64_t elapsed_ns;
 	const char *line;
 	size_t i, j;
 	int err;
 
-	now = mono_now_ns();
 	err = procfs__read(d->procfs, "diskstats", &d->buf);
 	if (err == -ENODATA)
 		err = 0; /* no block device at all is a valid answer */
 	if (err) {
 		procfs__warn_once(&d->warned, 1u << 0, "failed to read %s/diskstats: %s", d->procfs,
 				  strerror(-err));
-		d->prev_ns = 0;
+		d->restart = true;
 		return err;
 	}
 	d->warned &= ~(1u << 0);
 	/* Rates divide by the time between the two reads, not the nominal interval. */
-	elapsed_ns = d->prev_ns ? now - d->prev_ns : 0;
-	d->prev_ns = now;
+	elapsed_ns = d->restart ? 0 : t->elapsed_ns;
+	d->restart = false;
 	for (i = 0; i < d->nprev; i++)
 		d->prev[i].seen = false;
 	for (line = d->buf.len ? d->buf.data : NULL; line && *line;) {

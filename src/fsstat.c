@@ -10,6 +10,7 @@
 #include <time.h>
 #include "fsstat.h"
 #include "log.h"
+#include "rate.h"
 
 /* Threads that are not stuck: enough for fast local filesystems, which answer in µs. */
 #define FSSTAT_PARALLEL 2
@@ -49,14 +50,6 @@ struct fsstat_pool {
 	bool shutdown;
 	bool warned_spawn;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 int fsstat__statfs(const char *path, struct fsstat *out)
 {
@@ -261,7 +254,7 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 		return -ENOMEM;
 	pthread_mutex_lock(&p->mu);
 	p->round++;
-	now = now_ns();
+	now = mono_now_ns();
 	for (i = 0; i < n; i++) {
 		struct entry *e = lookup(p, paths[i]);
 
@@ -286,7 +279,7 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 		uint64_t wake = deadline;
 		bool waiting = false;
 
-		now = now_ns();
+		now = mono_now_ns();
 		for (i = 0; i < n; i++) {
 			if (!in_flight(mine[i]) || hung(p, mine[i], now))
 				continue;

@@ -13,14 +13,13 @@ struct sampler {
 	const struct kpulse_config *cfg;
 	struct snapstore *store;
 	struct mset *set;
-	uint64_t prev_ns;
+	uint64_t prev_ns; /* when the last tick began; 0 before the first */
 	uint64_t seq;
 };
 
 /* Families the sampler adds about kpulse itself, NULL-terminated. */
 extern const struct metric_desc *const sampler_metrics[];
 
-uint64_t mono_now_ns(void);
 int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store);
 /* Sample every started collector, render and publish; -ENOMEM if rendering failed. */
 int sampler__tick(struct sampler *s);
