@@ -24,19 +24,20 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard exporter/*.c)
-LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/page_assets.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-ASAN_OBJS := $(patsubst %.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
+ASAN_OBJS := $(patsubst %.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(OUTPUT)/asan/page_assets.o
 ASAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/asan/tests/%,$(UNIT_SRCS))
 FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
 
 # Debian packages: what building needs, and what the tests need on top.
 BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git
+	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git libjs-dygraphs
 TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
-	libfuse3-dev fuse3 ethtool systemd
+	libfuse3-dev fuse3 ethtool systemd chromium prometheus-alertmanager victoria-metrics \
+	help2man libclang-rt-14-dev
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
@@ -47,8 +48,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit test-progs bench format check-format clean vmlinux deps test-deps \
-	bench-deps docs
+.PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
+	test-deps bench-deps docs man install uninstall fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -70,6 +71,32 @@ $(OUTPUT)/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h) | $(OUTPUT)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' \
 		-c $< -o $@
+
+# The live page at / and what it loads, compiled in: exporter/page/ and Debian's dygraphs
+# (libjs-dygraphs, MIT), each plain and gzip-compressed.
+DYGRAPHS ?= /usr/share/javascript/dygraphs
+PAGE_ASSETS := /=exporter/page/index.html=text/html;charset=utf-8 \
+	/static/kpulse.js=exporter/page/kpulse.js=text/javascript;charset=utf-8 \
+	/static/kpulse.css=exporter/page/kpulse.css=text/css;charset=utf-8 \
+	/static/dygraph.min.js=$(DYGRAPHS)/dygraph.min.js=text/javascript;charset=utf-8 \
+	/static/dygraph.css=$(DYGRAPHS)/dygraph.min.css=text/css;charset=utf-8
+PAGE_FILES := $(foreach a,$(PAGE_ASSETS),$(word 2,$(subst =, ,$(a))))
+
+$(OUTPUT)/page_assets.c: exporter/page/embed.sh $(PAGE_FILES) | $(OUTPUT)
+	$(call msg,EMBED,$@)
+	$(Q)exporter/page/embed.sh $@ $(foreach a,$(PAGE_ASSETS),'$(a)')
+
+$(DYGRAPHS)/%:
+	@echo "missing $@: install Debian's libjs-dygraphs (sudo make deps)" >&2; exit 1
+
+$(OUTPUT)/page_assets.o: $(OUTPUT)/page_assets.c exporter/page.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/page_assets.o: $(OUTPUT)/page_assets.c exporter/page.h
+	$(call msg,ASAN-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
 $(OUTPUT)/libkpulse.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -104,15 +131,47 @@ $(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
 
 unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 
+# Fuzzing: each tests/fuzz/fuzz_<name>.c is a libFuzzer harness for one entry point, linked
+# against the library built again with clang and the sanitizers into .output/fuzz/. Adding
+# a harness is adding a file; its seeds are tests/fuzz/corpus/<name>/ and the fixtures named
+# on its "fuzz-seeds:" line. `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-Wno-gnu-variable-sized-type-not-at-end
+FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
+
+$(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		-DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' -c $< -o $@
+
+$(OUTPUT)/fuzz/libkpulse.a: $(FUZZ_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(OUTPUT)/fuzz/libkpulse.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
+		$(OUTPUT)/fuzz/libkpulse.a $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
+
 # Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers, and
-# the workloads under tests/workloads/ (one C file each, run by hand too).
+# the workloads of tests/workloads/ (each runnable by hand: .output/workloads/<name>).
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
 TEST_PROGS := $(OUTPUT)/hangfs $(WORKLOADS)
 
-$(OUTPUT)/workloads/%: tests/workloads/%.c
+$(OUTPUT)/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,TEST-CC,$@)
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Wall -Wextra -Werror -Wno-unused-parameter $< -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -Wall -Wextra -Werror $< -o $@
 
 $(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
@@ -120,6 +179,34 @@ $(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
 		$(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
 
 test-progs: $(TEST_PROGS)
+
+# make bench's compiled workloads (one C file each under tests/bench/) and floor, the
+# loader of its empty-program object.
+BENCH_PROGS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,\
+	$(filter-out %.bpf.c tests/bench/floor.c,$(wildcard tests/bench/*.c))) $(OUTPUT)/bench/floor
+
+$(OUTPUT)/bench/%: tests/bench/%.c tests/bench/loop.h
+	$(call msg,BENCH-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter $< -o $@
+
+$(OUTPUT)/bench/floor.bpf.o: tests/bench/floor.bpf.c $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/bench/floor.skel.h
+	$(call msg,BENCH-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -iquote $(OUTPUT)/bench $< $(LDLIBS) -o $@
+
+bench-progs: $(BENCH_PROGS)
+
+# make bench: what the history adds to a tick (record, peaks, rendering their _max).
+$(OUTPUT)/bench/history_tick: tests/bench/history_tick.c $(OUTPUT)/libkpulse.a
+	$(call msg,BENCH-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
 
 # Install whatever Debian package is missing; quick when everything is there.
 define install_missing
@@ -155,16 +242,53 @@ run: deps
 
 # Every test: unit (plain and sanitized), BPF against real workloads, end to end.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all unit test-progs
+	$(Q)$(MAKE) --no-print-directory all unit test-progs fuzz-build
 	$(Q)tests/run
 
 # Cost figures against DESIGN.md's targets; prints a table, writes docs/BENCHMARKS.md.
 bench: bench-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all bench-progs
 	$(Q)tests/bench/run
 
 docs: kpulse
 	$(Q)./kpulse --print-metrics-doc > docs/METRICS.md
+
+# kpulse(8), generated from --help and --version, so it always lists the flags there are.
+# help2man bolds a flag only up to its first dot; the sed makes the whole flag bold.
+$(OUTPUT)/kpulse.8: kpulse docs/kpulse.h2m | $(OUTPUT)
+	$(call msg,MAN,$@)
+	$(Q)help2man --section=8 --no-info --no-discard-stderr --version-string=$(VERSION) \
+		--include=docs/kpulse.h2m ./kpulse | \
+		sed -E '/^\\fB\\-\\-/{s/\\fR//; s/=|$$/\\fR&/}' > $@
+
+man: $(OUTPUT)/kpulse.8
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, kpulse(8), the systemd unit (its
+# ExecStart pointing at the installed binary) and deploy/'s Prometheus rules, Alertmanager,
+# VictoriaMetrics, Grafana and Kubernetes examples under $(PREFIX)/share/kpulse/.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man/man8
+DATADIR ?= $(PREFIX)/share/kpulse
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DEPLOY_FILES := $(filter-out deploy/systemd/%,$(shell find deploy -type f 2>/dev/null))
+
+install: kpulse $(OUTPUT)/kpulse.8
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 kpulse $(DESTDIR)$(BINDIR)/kpulse
+	$(Q)install -D -m 0644 $(OUTPUT)/kpulse.8 $(DESTDIR)$(MANDIR)/kpulse.8
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|/usr/local/bin/kpulse|$(BINDIR)/kpulse|g' deploy/systemd/kpulse.service \
+		> $(DESTDIR)$(UNITDIR)/kpulse.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/kpulse.service
+	$(Q)for f in $(DEPLOY_FILES); do \
+		install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$${f#deploy/} || exit 1; done
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/kpulse $(DESTDIR)$(MANDIR)/kpulse.8 \
+		$(DESTDIR)$(UNITDIR)/kpulse.service
+	$(Q)rm -rf $(DESTDIR)$(DATADIR)
 
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)

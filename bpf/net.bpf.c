@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Network collector: bytes and packets per device (netif_receive_skb, net_dev_xmit), per
- * cgroup (sock_{send,recv}_length), TCP retransmits and resets, listeners on watched ports.
+ * Network collector, what the kernel does not count on its own: TCP retransmits and resets
+ * per namespace, listeners on watched ports, and (opt-in, --collector.net.cgroups: they
+ * run on every sendmsg/recvmsg) bytes per cgroup from sock_{send,recv}_length. Device
+ * counters are the kernel's (rtnetlink, read by src/net.c): no program runs per packet.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,7 +18,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define TCP_LISTEN 10
-#define NETDEV_TX_OK 0
 
 /* Set by userspace before load. */
 const volatile __u32 self_netns = 0; /* kpulse's own network namespace (inode number) */
@@ -32,13 +33,6 @@ __s32 listeners[KPULSE_NET_MAX_PORTS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct kpulse_net_dev_key);
-	__type(value, struct kpulse_net_dev);
-} net_dev SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u64); /* cgroup v2 id */
 	__type(value, struct kpulse_net_cgroup);
@@ -50,219 +44,6 @@ struct {
 	__type(key, __u32); /* netns inode number */
 	__type(value, struct kpulse_net_tcp);
 } net_tcp SEC(".maps");
-
-/* Find or create the device's slot; the name is copied once, when the entry is created. */
-static __always_inline struct kpulse_net_dev *dev_slot(const struct kpulse_net_dev_key *key,
-						       const char *name)
-{
-	struct kpulse_net_dev *v, init = {};
-
-	v = bpf_map_lookup_elem(&net_dev, key);
-	if (v)
-		return v;
-	bpf_probe_read_kernel_str(init.name, sizeof(init.name), name);
-	bpf_map_update_elem(&net_dev, key, &init, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&net_dev, key);
-}
-
-static __always_inline void count_rx(const struct kpulse_net_dev_key *key, const char *name,
-				     __u64 bytes)
-{
-	struct kpulse_net_dev *v = dev_slot(key, name);
-
-	if (!v)
-		return;
-	/* Per-CPU slot, and the rx hooks do not nest on one CPU between lookup and add. */
-	v->rx_bytes += bytes;
-	v->rx_packets++;
-}
-
-static __always_inline void count_tx(const struct kpulse_net_dev_key *key, const char *name,
-				     __u64 bytes)
-{
-	struct kpulse_net_dev *v = dev_slot(key, name);
-
-	if (!v)
-		return;
-	v->tx_bytes += bytes;
-	v->tx_packets++;
-}
-
-/*
- * Received frames are counted where the driver hands them to the stack, one hook per
- * driver entry point, because that is what the drivers' own statistics count: before
- * GRO merges them (netif_receive_skb, after GRO, would count a merged aggregate once and
- * miss its frames' headers). netif_rx (lo, veth, the backlog drivers) can drop the frame,
- * and lo and veth count it only if it was queued: those are counted on return.
- *
- * The skb's MAC header is already pulled (eth_type_trans) while the drivers' rx_bytes
- * (veth, most NICs) count the whole frame: add back what lies between the MAC header and
- * skb->data so the bytes equal /sys/class/net/<dev>/statistics. loopback_xmit() is the
- * exception: it calls eth_type_trans() before taking skb->len for its (shared rx and tx)
- * statistics, so lo counts frames without the MAC header, in both directions, and so do we.
- */
-#define MAC_HEADER_UNSET 0xffff
-#define IFF_LOOPBACK 0x8
-#define NET_RX_SUCCESS 0
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct kpulse_net_rx_pending);
-} net_rx_pending SEC(".maps");
-
-/* The device key, name and frame bytes of @skb: plain loads through BTF pointers. */
-static __always_inline bool rx_frame_btf(struct sk_buff *skb, struct kpulse_net_rx_frame *f)
-{
-	struct net_device *dev = skb->dev;
-	__u16 mac = skb->mac_header;
-
-	if (!dev)
-		return false;
-	f->bytes = skb->len;
-	if (mac != MAC_HEADER_UNSET && !(dev->flags & IFF_LOOPBACK))
-		f->bytes += skb->data - (skb->head + mac);
-	f->key.netns = dev->nd_net.net->ns.inum;
-	f->key.ifindex = dev->ifindex;
-	f->key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
-	f->name = (__u64)dev->name;
-	return true;
-}
-
-/* The same with CO-RE probe reads, for raw_tp. */
-static __always_inline bool rx_frame_raw(struct sk_buff *skb, struct kpulse_net_rx_frame *f)
-{
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-
-	if (!dev)
-		return false;
-	f->bytes = BPF_CORE_READ(skb, len);
-	if (mac != MAC_HEADER_UNSET && !(BPF_CORE_READ(dev, flags) & IFF_LOOPBACK))
-		f->bytes +=
-			(__u64)BPF_CORE_READ(skb, data) - ((__u64)BPF_CORE_READ(skb, head) + mac);
-	f->key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	f->key.ifindex = BPF_CORE_READ(dev, ifindex);
-	f->key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
-	f->name = (__u64)dev->name;
-	return true;
-}
-
-static __always_inline void rx_count(const struct kpulse_net_rx_frame *f)
-{
-	count_rx(&f->key, (const char *)f->name, f->bytes);
-}
-
-static __always_inline void rx_push(const struct kpulse_net_rx_frame *f)
-{
-	struct kpulse_net_rx_pending *p;
-	__u32 zero = 0, d;
-
-	p = bpf_map_lookup_elem(&net_rx_pending, &zero);
-	if (!p)
-		return;
-	d = p->depth;
-	if (d < KPULSE_NET_RX_NEST)
-		p->frame[d & (KPULSE_NET_RX_NEST - 1)] = *f;
-	p->depth = d + 1; /* deeper than the stack: still paired, not counted */
-}
-
-static __always_inline int rx_pop(int ret)
-{
-	struct kpulse_net_rx_pending *p;
-	__u32 zero = 0, d;
-
-	p = bpf_map_lookup_elem(&net_rx_pending, &zero);
-	if (!p || !p->depth)
-		return 0; /* attached between an entry and its return */
-	d = --p->depth;
-	if (ret == NET_RX_SUCCESS && d < KPULSE_NET_RX_NEST)
-		rx_count(&p->frame[d & (KPULSE_NET_RX_NEST - 1)]);
-	return 0;
-}
-
-/* A tp_btf and raw_tp twin on the rx tracepoint @tp, sharing @handler. */
-#define RX_HOOK(tp, handler)                                                                       \
-	SEC("tp_btf/" #tp)                                                                         \
-	int BPF_PROG(tp##_btf, struct sk_buff *skb)                                                \
-	{                                                                                          \
-		struct kpulse_net_rx_frame f;                                                      \
-                                                                                                   \
-		if (rx_frame_btf(skb, &f))                                                         \
-			handler(&f);                                                               \
-		return 0;                                                                          \
-	}                                                                                          \
-	SEC("raw_tp/" #tp)                                                                         \
-	int BPF_PROG(tp##_raw, struct sk_buff *skb)                                                \
-	{                                                                                          \
-		struct kpulse_net_rx_frame f;                                                      \
-                                                                                                   \
-		if (rx_frame_raw(skb, &f))                                                         \
-			handler(&f);                                                               \
-		return 0;                                                                          \
-	}
-
-/* NAPI drivers, before GRO: every frame the driver counted. */
-RX_HOOK(napi_gro_receive_entry, rx_count)
-/* NAPI drivers that build the skb from page fragments: the frame is not pulled yet. */
-RX_HOOK(napi_gro_frags_entry, rx_count)
-/* Drivers (and the bridge, for its own device) that bypass GRO. */
-RX_HOOK(netif_receive_skb_entry, rx_count)
-RX_HOOK(netif_receive_skb_list_entry, rx_count)
-/* Backlog drivers (lo, veth without NAPI): counted when netif_rx() returns success. */
-RX_HOOK(netif_rx_entry, rx_push)
-
-SEC("tp_btf/netif_rx_exit")
-int BPF_PROG(netif_rx_exit_btf, int ret)
-{
-	return rx_pop(ret);
-}
-
-SEC("raw_tp/netif_rx_exit")
-int BPF_PROG(netif_rx_exit_raw, int ret)
-{
-	return rx_pop(ret);
-}
-
-/* net_dev_xmit fires after the driver's ndo_start_xmit: only NETDEV_TX_OK was sent. */
-SEC("tp_btf/net_dev_xmit")
-int BPF_PROG(net_dev_xmit_btf, struct sk_buff *skb, int rc, struct net_device *dev,
-	     unsigned int skb_len)
-{
-	struct kpulse_net_dev_key key;
-
-	if (rc != NETDEV_TX_OK || !dev)
-		return 0;
-	key.netns = dev->nd_net.net->ns.inum;
-	key.ifindex = dev->ifindex;
-	key.dev_id = dev->dev.kobj.sd ? dev->dev.kobj.sd->id : 0;
-	if ((dev->flags & IFF_LOOPBACK) && skb_len >= dev->hard_header_len)
-		skb_len -= dev->hard_header_len;
-	count_tx(&key, dev->name, skb_len);
-	return 0;
-}
-
-SEC("raw_tp/net_dev_xmit")
-int BPF_PROG(net_dev_xmit_raw, struct sk_buff *skb, int rc, struct net_device *dev,
-	     unsigned int skb_len)
-{
-	struct kpulse_net_dev_key key;
-
-	if (rc != NETDEV_TX_OK || !dev)
-		return 0;
-	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	key.ifindex = BPF_CORE_READ(dev, ifindex);
-	key.dev_id = BPF_CORE_READ(dev, dev.kobj.sd, id);
-	if (BPF_CORE_READ(dev, flags) & IFF_LOOPBACK) {
-		__u16 hlen = BPF_CORE_READ(dev, hard_header_len);
-
-		if (skb_len >= hlen)
-			skb_len -= hlen;
-	}
-	count_tx(&key, dev->name, skb_len);
-	return 0;
-}
 
 /*
  * Per cgroup: sock_send_length / sock_recv_length rather than cgroup_skb programs on the
@@ -433,21 +214,23 @@ int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate,
 }
 
 /*
- * Never attached to an event: with --collector.net.all-namespaces userspace reads this
- * iterator once per tick to learn which network namespaces still have tasks (a BPF
- * iterator sees every task, where /proc/<pid>/ns/net may be closed to kpulse), so the
- * devices of a namespace that is gone are dropped.
+ * Never attached to an event: with --collector.net.all-namespaces userspace runs this
+ * iterator once per tick to learn which other network namespaces have tasks, and one task
+ * of each (a BPF iterator sees every task, where /proc/<pid>/ns/net is closed to an
+ * unprivileged kpulse; /proc/<tid>/net/dev is not).
  */
 SEC("iter/task")
 int net_ns_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
-	__u32 inum;
+	struct kpulse_net_ns_task rec;
 
 	if (!task)
 		return 0;
-	inum = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-	if (inum)
-		bpf_seq_write(ctx->meta->seq, &inum, sizeof(inum));
+	rec.netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	if (!rec.netns || rec.netns == self_netns)
+		return 0; /* exiting (no nsproxy), or kpulse's own namespace */
+	rec.tid = task->pid;
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }

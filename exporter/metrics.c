@@ -82,8 +82,7 @@ static struct mfamily *family_of(struct mset *s, const struct metric_desc *d)
 	return f;
 }
 
-/* Length of the valid UTF-8 sequence at @p (at most @n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t metrics__utf8_len(const unsigned char *p, size_t n)
 {
 	size_t len, i;
 	unsigned int cp;
@@ -135,7 +134,7 @@ void metrics__escape_label(struct buf *out, const char *v)
 			i++;
 			continue;
 		}
-		len = utf8_len(p + i, n - i);
+		len = metrics__utf8_len(p + i, n - i);
 		if (len) {
 			buf__append(out, p + i, len);
 			i += len;
@@ -147,37 +146,19 @@ void metrics__escape_label(struct buf *out, const char *v)
 	}
 }
 
-/* Render the label set and link a new sample into its family. */
-static struct msample *add_sample(struct mset *s, const struct metric_desc *d,
-				  const char *const *values)
+/* Link a new sample, whose label set was just appended to s->text at @start. */
+static struct msample *link_sample(struct mset *s, const struct metric_desc *d, size_t start)
 {
-	const char *name = d->labels;
 	struct mfamily *f;
 	struct msample *m;
-	size_t i, n, start;
 
-	if (s->err)
-		return NULL;
-	f = family_of(s, d);
-	if (!f || grow((void **)&s->samples, &s->capsamples, s->nsamples + 1, sizeof(*m))) {
+	buf__putc(&s->text, '\0');
+	if (s->text.err || s->text.len > UINT32_MAX) {
 		s->err = -ENOMEM;
 		return NULL;
 	}
-	start = s->text.len;
-	n = metric_desc__nlabels(d);
-	for (i = 0; i < n; i++) {
-		size_t nlen = strcspn(name, ",");
-
-		if (i)
-			buf__putc(&s->text, ',');
-		buf__append(&s->text, name, nlen);
-		buf__append(&s->text, "=\"", 2);
-		metrics__escape_label(&s->text, values[i] ? values[i] : "");
-		buf__putc(&s->text, '"');
-		name += nlen + (name[nlen] == ',');
-	}
-	buf__putc(&s->text, '\0');
-	if (s->text.err || s->text.len > UINT32_MAX) {
+	f = family_of(s, d);
+	if (!f || grow((void **)&s->samples, &s->capsamples, s->nsamples + 1, sizeof(*m))) {
 		s->err = -ENOMEM;
 		return NULL;
 	}
@@ -193,6 +174,47 @@ static struct msample *add_sample(struct mset *s, const struct metric_desc *d,
 	f->tail = s->nsamples++;
 	f->count++;
 	return m;
+}
+
+/* Render the label set and link a new sample into its family. */
+static struct msample *add_sample(struct mset *s, const struct metric_desc *d,
+				  const char *const *values)
+{
+	const char *name = d->labels;
+	size_t i, n, start;
+
+	if (s->err)
+		return NULL;
+	start = s->text.len;
+	n = metric_desc__nlabels(d);
+	for (i = 0; i < n; i++) {
+		size_t nlen = strcspn(name, ",");
+
+		if (i)
+			buf__putc(&s->text, ',');
+		buf__append(&s->text, name, nlen);
+		buf__append(&s->text, "=\"", 2);
+		metrics__escape_label(&s->text, values[i] ? values[i] : "");
+		buf__putc(&s->text, '"');
+		name += nlen + (name[nlen] == ',');
+	}
+	return link_sample(s, d, start);
+}
+
+int mset__add_rendered(struct mset *s, const struct metric_desc *d, double value,
+		       const char *labels)
+{
+	struct msample *m;
+	size_t start = s->text.len;
+
+	if (s->err)
+		return s->err;
+	buf__puts(&s->text, labels);
+	m = link_sample(s, d, start);
+	if (!m)
+		return s->err;
+	m->value = value;
+	return 0;
 }
 
 int mset__addv(struct mset *s, const struct metric_desc *d, double value, const char *const *values)

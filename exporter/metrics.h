@@ -17,11 +17,22 @@ enum metric_type {
 	METRIC_INFO, /* value 1, labels carry the information; name ends in _info */
 };
 
+/* What a family asks of the exporter beyond exposition, declared with the family. */
+enum metric_flags {
+	/*
+	 * A 1-second gauge (rate or ratio) worth keeping: its samples go into the history ring
+	 * (/api/v1/history, the live page) and /metrics also carries <name>_max, its highest
+	 * sample of the last --history.peak-window.
+	 */
+	METRIC_HISTORY = 1u << 0,
+};
+
 struct metric_desc {
 	const char *name;
 	enum metric_type type;
 	const char *labels; /* label names in sample order, comma-separated; "" for none */
 	const char *help;
+	unsigned int flags; /* enum metric_flags */
 };
 
 #define METRIC_LABELS_MAX 8
@@ -63,6 +74,9 @@ void mset__reset(struct mset *s);
 int mset__add(struct mset *s, const struct metric_desc *d, double value, ...);
 int mset__addv(struct mset *s, const struct metric_desc *d, double value,
 	       const char *const *values);
+/* Add a sample whose label set is already rendered and escaped ('a="x",b="y"', or ""). */
+int mset__add_rendered(struct mset *s, const struct metric_desc *d, double value,
+		       const char *labels);
 /*
  * Add one histogram: @bounds are the n finite upper bounds in increasing order, @counts
  * the n + 1 per-bucket (not cumulative) counts, the last one above bounds[n - 1].
@@ -73,5 +87,7 @@ int mset__histogram(struct mset *s, const struct metric_desc *d, const double *b
 size_t metric_desc__nlabels(const struct metric_desc *d);
 /* Escape @v for a label value ('\\', '\"', '\n'), bounded and made valid UTF-8. */
 void metrics__escape_label(struct buf *out, const char *v);
+/* Length of the valid UTF-8 sequence at @p (at most @n bytes), or 0 if invalid. */
+size_t metrics__utf8_len(const unsigned char *p, size_t n);
 
 #endif /* KPULSE_METRICS_H */

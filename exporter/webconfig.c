@@ -2,11 +2,14 @@
 /* The exporter-toolkit web configuration, parsed with libyaml and checked with GnuTLS. */
 #include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <gnutls/gnutls.h>
 #include <yaml.h>
 #include "webconfig.h"
@@ -20,8 +23,6 @@ struct ctx {
 	/* tls_server_config as written, before the files are read */
 	char *cert_file, *key_file, *ca_file;
 	int cert_line, key_line, ca_line, auth_line;
-	const char *min_version, *max_version;
-	int min_line;
 	bool has_tls;
 	int min_v, max_v; /* indexes in versions[] */
 	struct webconfig *wc;
@@ -159,27 +160,61 @@ static int tls_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 	return fail(c, k, "tls_server_config: unsupported key '%s'", key);
 }
 
+/*
+ * A bcrypt hash ($2a$, $2b$ or $2y$, a two-digit cost, 22 characters of salt and 31 of
+ * hash) at a cost that answers in reasonable time. The salt is checked by the system's
+ * crypt() at the cheapest cost: at the configured one, cost 31, it would run for days.
+ */
+static int check_bcrypt(struct ctx *c, const char *user, yaml_node_t *v)
+{
+	static const char b64[] =
+		"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	const char *h = scalar(v);
+	char setting[32];
+	struct crypt_data *cd;
+	const char *out;
+	int cost;
+	bool ok;
+
+	if (strlen(h) != 60 || strncmp(h, "$2", 2) || !strchr("aby", h[2]) || h[3] != '$' ||
+	    h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$' ||
+	    strspn(h + 7, b64) != 53)
+		return fail(c, v, "basic_auth_users: %s: not a bcrypt hash ($2b$...)", user);
+	cost = (h[4] - '0') * 10 + h[5] - '0';
+	if (cost < 4 || cost > 31)
+		return fail(c, v, "basic_auth_users: %s: bcrypt cost %d is not one (4 to 31)", user,
+			    cost);
+	if (cost > WEBCONFIG_BCRYPT_MAX_COST)
+		return fail(c, v,
+			    "basic_auth_users: %s: bcrypt cost %d would make each check of a new "
+			    "password take 2^%d times as long as cost 10 (~0.1 s): hash it again "
+			    "with a cost from 4 to %d (htpasswd -nBC 10 %s)",
+			    user, cost, cost - 10, WEBCONFIG_BCRYPT_MAX_COST, user);
+	snprintf(setting, sizeof(setting), "%.4s04$%.22s", h, h + 7);
+	cd = calloc(1, sizeof(*cd));
+	if (!cd)
+		return -ENOMEM;
+	out = crypt_r("", setting, cd);
+	ok = out && out[0] != '*' && strlen(out) == 60;
+	free(cd);
+	if (!ok)
+		return fail(c, v, "basic_auth_users: %s: not a bcrypt hash ($2b$...)", user);
+	return 0;
+}
+
 static int user_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v)
 {
 	struct webconfig *wc = c->wc;
 	struct webconfig_user *u;
-	struct crypt_data *cd;
-	const char *out;
-	bool ok;
+	int err;
 
 	if (!scalar(v) || is_null(v))
 		return fail(c, v, "basic_auth_users: %s: the value must be a bcrypt hash", key);
 	if (webconfig__user_hash(wc, key))
 		return fail(c, k, "basic_auth_users: user '%s' is listed twice", key);
-	/* A bcrypt hash the system's crypt() reads back ($2a$, $2b$, $2y$). */
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return -ENOMEM;
-	out = strncmp(scalar(v), "$2", 2) ? NULL : crypt_r("", scalar(v), cd);
-	ok = out && out[0] != '*' && strlen(out) == strlen(scalar(v));
-	free(cd);
-	if (!ok)
-		return fail(c, v, "basic_auth_users: %s: not a bcrypt hash ($2b$...)", key);
+	err = check_bcrypt(c, key, v);
+	if (err)
+		return err;
 	u = realloc(wc->users, (wc->nusers + 1) * sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -215,39 +250,84 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 	return fail(c, k, "unknown key '%s' (tls_server_config, basic_auth_users)", key);
 }
 
+/*
+ * Read a regular file of at most @max bytes into a NUL-terminated string. Opened
+ * non-blocking: a FIFO or a device in its place is refused instead of hanging start-up.
+ */
+static int read_regular(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	err = -EINVAL;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode))
+		goto out; /* "not a regular file" */
+	err = -EFBIG;
+	if ((size_t)st.st_size > max)
+		goto out;
+	err = -ENOMEM;
+	data = malloc(max + 1);
+	if (!data)
+		goto out;
+	/* Read to the end, not to st_size: the file may change under us; stay bounded. */
+	while (n <= max && (r = read(fd, data + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			goto out;
+		}
+		n += r;
+	}
+	err = -EFBIG;
+	if (n > max)
+		goto out;
+	data[n] = '\0';
+	*out = data;
+	*len = n;
+	data = NULL;
+	err = 0;
+out:
+	free(data);
+	close(fd);
+	return err;
+}
+
+static const char *read_error(int err)
+{
+	if (err == -EINVAL)
+		return "not a regular file";
+	if (err == -EFBIG)
+		return "larger than 1 MiB";
+	return strerror(-err);
+}
+
 /* Read @name (relative to the config file's directory) into a NUL-terminated string. */
 static int read_file(struct ctx *c, const char *name, int line, const char *key, char **out)
 {
 	char path[8192];
-	long n;
-	FILE *f;
-	char *data;
+	size_t len;
+	int err;
 
 	if (name[0] == '/')
 		snprintf(path, sizeof(path), "%s", name);
 	else
 		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-	f = fopen(path, "re");
-	if (!f) {
-		int err = -errno;
-
+	err = read_regular(path, WEBCONFIG_FILE_MAX, out, &len);
+	if (err)
 		snprintf(c->err, c->errlen, "%s:%d: %s: cannot read %s: %s", c->path, line, key,
-			 path, strerror(errno));
-		return err;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	data = n >= 0 && n < (1 << 20) ? calloc(1, n + 1) : NULL;
-	if (!data || fread(data, 1, n, f) != (size_t)n) {
-		fclose(f);
-		free(data);
-		snprintf(c->err, c->errlen, "%s:%d: %s: cannot read %s", c->path, line, key, path);
-		return -EIO;
-	}
-	fclose(f);
-	*out = data;
-	return 0;
+			 path, read_error(err));
+	return err;
 }
 
 static const char *const priorities[4][4] = {
@@ -336,40 +416,31 @@ static int finish_tls(struct ctx *c, struct webconfig *wc)
 	return 0;
 }
 
-int webconfig__load(const char *path, struct webconfig *wc, char *errbuf, size_t errlen)
+int webconfig__parse(const char *text, size_t len, const char *path, struct webconfig *wc,
+		     char *errbuf, size_t errlen)
 {
 	struct ctx c = {.path = path, .err = errbuf, .errlen = errlen};
-
 	yaml_parser_t parser;
-	yaml_document_t doc;
+	yaml_document_t doc, next;
 	yaml_node_t *root;
 	char *copy;
-	FILE *f;
 	int err;
 
 	memset(wc, 0, sizeof(*wc));
+	errbuf[0] = '\0';
 	copy = strdup(path);
 	if (!copy)
 		return -ENOMEM;
 	snprintf(c.dir, sizeof(c.dir), "%s", dirname(copy));
 	free(copy);
-	f = fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		return err;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
+	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(errbuf, errlen, "%s:%lu: %s", path,
 			 (unsigned long)parser.problem_mark.line + 1,
 			 parser.problem ? parser.problem : "not YAML");
 		yaml_parser_delete(&parser);
-		fclose(f);
 		return -EINVAL;
 	}
 	c.doc = &doc;
@@ -380,14 +451,47 @@ int webconfig__load(const char *path, struct webconfig *wc, char *errbuf, size_t
 	err = root ? for_each_pair(&c, root, "the file", top_pair) : 0;
 	if (!err)
 		err = finish_tls(&c, wc);
+	/*
+	 * exporter-toolkit reads the first document only: settings in a second one would be
+	 * ignored without a word (an empty first document would then mean no TLS, no auth).
+	 */
+	if (!err) {
+		if (!yaml_parser_load(&parser, &next)) {
+			err = fail(&c, NULL, "after the first YAML document: %s",
+				   parser.problem ? parser.problem : "not YAML");
+		} else {
+			root = yaml_document_get_root_node(&next);
+			if (root && !is_null(root))
+				err = fail(&c, root,
+					   "a second YAML document starts here: only the "
+					   "first is read, so keep every setting in one");
+			yaml_document_delete(&next);
+		}
+	}
 	free(c.cert_file);
 	free(c.key_file);
 	free(c.ca_file);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
 	if (err)
 		webconfig__free(wc);
+	return err;
+}
+
+int webconfig__load(const char *path, struct webconfig *wc, char *errbuf, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	memset(wc, 0, sizeof(*wc));
+	err = read_regular(path, WEBCONFIG_FILE_MAX, &text, &len);
+	if (err) {
+		snprintf(errbuf, errlen, "%s: %s", path, read_error(err));
+		return err;
+	}
+	err = webconfig__parse(text, len, path, wc, errbuf, errlen);
+	free(text);
 	return err;
 }
 

@@ -25,6 +25,7 @@ struct cgroups {
 	struct filter filter;
 	struct cgroup_node *nodes; /* sorted by id after a scan */
 	size_t n, cap;
+	bool warned_long; /* a path beyond PATH_MAX was logged */
 };
 
 /* Find the cgroup2 mount in <procfs>/self/mountinfo; -ENOENT if cgroup2 is not mounted. */
@@ -45,6 +46,14 @@ bool cgroups__alive(const struct cgroups *c, const char *path, uint64_t id);
 /* The node of @id as of the last scan, or NULL if there is no such cgroup now. */
 const struct cgroup_node *cgroups__find(const struct cgroups *c, uint64_t id);
 void cgroups__free(struct cgroups *c);
+/*
+ * Call @fn(path, ctx) for the cgroup at @mount ("/") and every cgroup down to @max_depth
+ * levels below it, each parent before its children, without looking deeper: the cheap walk
+ * for a collector that reads one file per rolled-up cgroup. A cgroup removed during the walk
+ * is skipped. Returns the first non-zero return of @fn, or -errno if @mount cannot be read.
+ */
+int cgroup__walk(const char *mount, unsigned int max_depth, int (*fn)(const char *path, void *ctx),
+		 void *ctx);
 /* Cut "/a/b/c" to its first @depth components, into @out. */
 void cgroup__roll_up(const char *path, unsigned int depth, char *out, size_t len);
 

@@ -11,15 +11,25 @@ extern struct collector memory_collector;
 extern struct collector disk_collector;
 extern struct collector host_collector;
 extern struct collector filesystem_collector;
+extern struct collector pressure_collector;
+extern struct collector vmstat_collector;
+extern struct collector netstat_collector;
+extern struct collector oom_collector;
+extern struct collector block_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
 	&net_collector,
 	&fd_collector,
+	&oom_collector,
+	&block_collector,
 	&cpu_collector,
 	&memory_collector,
 	&disk_collector,
 	&host_collector,
+	&pressure_collector,
+	&vmstat_collector,
+	&netstat_collector,
 	/* Last: in the tick that first meets a hung mount it waits up to half an interval. */
 	&filesystem_collector,
 	NULL,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collector.h"
+#include "disk.h"
 #include "filter.h"
 #include "log.h"
 #include "procfs.h"
@@ -64,12 +65,14 @@ static const struct metric_desc read_bps = {
 	METRIC_GAUGE,
 	"device",
 	"Bytes read per second over the last sampler interval.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc write_bps = {
 	"kpulse_disk_write_bytes_per_second",
 	METRIC_GAUGE,
 	"device",
 	"Bytes written per second over the last sampler interval.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc reads_ps = {
 	"kpulse_disk_reads_per_second",
@@ -89,6 +92,7 @@ static const struct metric_desc utilization = {
 	"device",
 	"Share of the last sampler interval the device had I/O in flight (io time / elapsed), "
 	"0..1.",
+	METRIC_HISTORY,
 };
 
 static const struct metric_desc *const disk_metrics[] = {
@@ -128,20 +132,26 @@ struct disk {
 	uint32_t warned;
 };
 
+int disk__filter_init(struct filter *f, char *err, size_t errlen)
+{
+	const char *exclude = device_exclude;
+
+	/* An include list names what the user wants, partitions included. */
+	if (*device_include && exclude == default_exclude)
+		exclude = "";
+	return filter__init(f, device_include, exclude, err, errlen);
+}
+
 static int disk_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct disk *d = calloc(1, sizeof(*d));
-	const char *exclude = device_exclude;
 	char err[512];
 
 	if (!d)
 		return -ENOMEM;
 	c->priv = d;
 	d->procfs = cfg->procfs;
-	/* An include list names what the user wants, partitions included. */
-	if (*device_include && exclude == default_exclude)
-		exclude = "";
-	if (filter__init(&d->filter, device_include, exclude, err, sizeof(err))) {
+	if (disk__filter_init(&d->filter, err, sizeof(err))) {
 		log_error("--collector.disk.device-include/-exclude: %s", err);
 		return -EINVAL;
 	}
@@ -241,7 +251,7 @@ static int disk_sample(struct collector *c, const struct tick *t, struct mset *o
 		err = 0; /* no block device at all is a valid answer */
 	if (err) {
 		procfs__warn_once(&d->warned, 1u << 0, "failed to read %s/diskstats: %s", d->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		d->restart = true;
 		return err;
 	}

@@ -3,7 +3,9 @@
  * Filesystem collector: size, free space and inodes of each real mount, from
  * <procfs>/self/mountinfo and statfs(2). statfs runs in fsstat's worker threads with a
  * deadline, so a hung mount (dead NFS server, wedged FUSE daemon) reports device_error 1
- * instead of stalling the sampler.
+ * instead of stalling the sampler. With --path.rootfs (kpulse in a container, the host's
+ * root mounted there), the mounts are the host's: those of its init, <procfs>/1/mountinfo,
+ * each measured at <rootfs><mount point> and labelled with its mount point on the host.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,6 +104,10 @@ struct mount {
 
 struct filesystem {
 	const char *procfs;
+	const char *mountinfo; /* under procfs: "self/mountinfo", or "1/mountinfo" */
+	const char *rootfs;    /* prefix of every statfs path; "" without --path.rootfs */
+	char *joined;	       /* rootfs + mount point, for each path, when rootfs is set */
+	size_t joined_cap;
 	uint64_t wait_ns; /* longest the sampler waits for answers in one tick */
 	struct procfs_buf buf;
 	struct filter mounts, types;
@@ -122,6 +128,9 @@ static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	c->priv = fs;
 	fs->procfs = cfg->procfs;
+	/* "/", "" and none mean kpulse's own root; a trailing slash is dropped when joining. */
+	fs->rootfs = cfg->rootfs && strcmp(cfg->rootfs, "/") ? cfg->rootfs : "";
+	fs->mountinfo = *fs->rootfs ? "1/mountinfo" : "self/mountinfo";
 	if (!statfs_timeout_ns) {
 		log_error("--collector.filesystem.timeout: must be more than 0");
 		return -EINVAL;
@@ -155,6 +164,32 @@ static bool has_option(const char *options, const char *opt)
 	return false;
 }
 
+/* Point fs->paths[0..n) at <rootfs><mount point>, joined in fs->joined. */
+static int under_rootfs(struct filesystem *fs, size_t n)
+{
+	size_t i, len = strlen(fs->rootfs), need = 0, off = 0;
+
+	while (len > 1 && fs->rootfs[len - 1] == '/')
+		len--;
+	for (i = 0; i < n; i++)
+		need += len + strlen(fs->m[i].mount_point) + 1;
+	if (need > fs->joined_cap) {
+		char *j = realloc(fs->joined, need);
+
+		if (!j)
+			return -ENOMEM;
+		fs->joined = j;
+		fs->joined_cap = need;
+	}
+	for (i = 0; i < n; i++) {
+		fs->paths[i] = fs->joined + off;
+		off += sprintf(fs->joined + off, "%.*s%s", (int)len, fs->rootfs,
+			       fs->m[i].mount_point) +
+		       1;
+	}
+	return 0;
+}
+
 /* Parse mountinfo into fs->m; the mount listed last at a path is the one statfs sees. */
 static int read_mounts(struct filesystem *fs, size_t *n)
 {
@@ -162,7 +197,7 @@ static int read_mounts(struct filesystem *fs, size_t *n)
 	size_t i, k = 0;
 	int err;
 
-	err = procfs__read(fs->procfs, "self/mountinfo", &fs->buf);
+	err = procfs__read(fs->procfs, fs->mountinfo, &fs->buf);
 	if (err)
 		return err;
 	for (line = fs->buf.data; line && *line; line = next) {
@@ -173,8 +208,8 @@ static int read_mounts(struct filesystem *fs, size_t *n)
 			*next++ = '\0';
 		if (mountinfo__parse(line, &mi)) {
 			procfs__warn_once(&fs->warned, 1u << 1,
-					  "%s/self/mountinfo: skipping a line that does not parse",
-					  fs->procfs);
+					  "%s/%s: skipping a line that does not parse", fs->procfs,
+					  fs->mountinfo);
 			continue;
 		}
 		if (!filter__match(&fs->types, mi.fstype) ||
@@ -219,7 +254,7 @@ static int read_mounts(struct filesystem *fs, size_t *n)
 		fs->paths[i] = mi.mount_point;
 	}
 	*n = k;
-	return 0;
+	return *fs->rootfs ? under_rootfs(fs, k) : 0;
 }
 
 static void add_answer(struct filesystem *fs, struct mset *out, const struct mount *m,
@@ -265,8 +300,8 @@ static int filesystem_sample(struct collector *c, const struct tick *t, struct m
 
 	err = read_mounts(fs, &n);
 	if (err) {
-		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/self/mountinfo: %s",
-				  fs->procfs, strerror(-err));
+		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/%s: %s", fs->procfs,
+				  fs->mountinfo, procfs__strerror(err));
 		return err;
 	}
 	fs->warned &= ~(1u << 0);
@@ -292,6 +327,7 @@ static void filesystem_destroy(struct collector *c)
 	free(fs->m);
 	free(fs->paths);
 	free(fs->answers);
+	free(fs->joined);
 	free(fs);
 	c->priv = NULL;
 }

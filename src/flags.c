@@ -18,6 +18,11 @@ int flags__duration(const char *s, uint64_t *ns)
 
 	if (!*p)
 		return -EINVAL;
+	/* A bare 0 needs no unit, as in Go's time.ParseDuration: "--history.duration=0". */
+	if (!strcmp(p, "0")) {
+		*ns = 0;
+		return 0;
+	}
 	while (*p) {
 		char *end;
 		double v;

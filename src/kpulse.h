@@ -13,6 +13,7 @@ struct kpulse_config {
 	const char *log_level;
 	const char *procfs;   /* "/proc", or a fixture tree */
 	const char *sysfs;    /* "/sys", or a fixture tree */
+	const char *rootfs;   /* "/", or where the host's root is mounted (a container) */
 	const char *pin_path; /* "" disables pinning */
 	bool strict;	      /* any collector failure is fatal */
 	unsigned int max_connections;
@@ -21,6 +22,9 @@ struct kpulse_config {
 	const char *run_as;	   /* --run-as: user to become once loaded; "root" keeps root */
 	bool bpf_stats;		   /* --bpf.stats: kernel BPF run-time statistics */
 	const char *process_watch; /* --process.watch, as given */
+	uint64_t history_ns;	   /* --history.duration: kept for /api/v1/history; 0: off */
+	uint64_t peak_window_ns;   /* --history.peak-window: <family>_max; 0: off */
+	unsigned int history_max_series;
 	/* Parsed from process_watch: process names (comm, at most 15 bytes) to always export. */
 	char **watch;
 	size_t nwatch;

@@ -42,3 +42,28 @@ bool rate__ratio(uint64_t prev_ns, uint64_t cur_ns, uint64_t elapsed_ns, double 
 	*out = r > 1 ? 1 : r;
 	return true;
 }
+
+bool rate__quantile(const double *bounds, size_t n, const uint64_t *prev, const uint64_t *cur,
+		    double q, double *out)
+{
+	double total = 0, cum = 0, rank, in;
+	size_t i;
+
+	for (i = 0; i <= n; i++)
+		total += (double)rate__delta(prev[i], cur[i]);
+	if (!total || !n)
+		return false;
+	rank = q * total;
+	for (i = 0; i < n; i++) {
+		in = (double)rate__delta(prev[i], cur[i]);
+		if (cum + in >= rank && in > 0) {
+			double lo = i ? bounds[i - 1] : 0;
+
+			*out = lo + (bounds[i] - lo) * (rank - cum) / in;
+			return true;
+		}
+		cum += in;
+	}
+	*out = bounds[n - 1];
+	return true;
+}

@@ -7,6 +7,7 @@
 #define KPULSE_RATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NSEC_PER_SEC 1000000000ull
@@ -31,5 +32,14 @@ uint64_t rate__delta(uint64_t prev, uint64_t cur);
 bool rate__per_second(uint64_t prev, uint64_t cur, uint64_t elapsed_ns, double *out);
 /* Share of @elapsed_ns that a nanosecond counter grew by, clamped to [0, 1]. */
 bool rate__ratio(uint64_t prev_ns, uint64_t cur_ns, uint64_t elapsed_ns, double *out);
+/*
+ * The @q quantile (0..1) of what a histogram counted between two readings: @prev and @cur
+ * are per-bucket (not cumulative) counts of the @n finite upper @bounds and +Inf. Linear
+ * interpolation within the bucket, from 0 for the first one, and the highest finite bound
+ * for a rank in +Inf: what Prometheus' histogram_quantile() answers over the same buckets.
+ * false when nothing was counted in between.
+ */
+bool rate__quantile(const double *bounds, size_t n, const uint64_t *prev, const uint64_t *cur,
+		    double q, double *out);
 
 #endif /* KPULSE_RATE_H */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "expfmt.h"
 #include "gzip.h"
 #include "log.h"
@@ -29,17 +30,46 @@ static const struct metric_desc collector_duration = {
 	"Time the collector took to sample in the last tick.",
 };
 
-const struct metric_desc *const sampler_metrics[] = {
-	&build_info,
-	&collector_up,
-	&collector_duration,
-	NULL,
+/*
+ * An immutable snapshot cannot say later that it has gone stale, but it can say when it
+ * was taken: a sampler stuck in a read leaves /metrics serving this old value (while
+ * /healthz answers 503), and time() - this shows by how much.
+ */
+static const struct metric_desc last_tick = {
+	"kpulse_sampler_last_tick_timestamp_seconds",
+	METRIC_GAUGE,
+	"",
+	"When the tick that produced these samples started, in seconds since the epoch; far "
+	"behind time() means the sampler is stuck and these samples are old.",
 };
 
-int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store)
+static const struct metric_desc history_series = {
+	"kpulse_history_series",
+	METRIC_GAUGE,
+	"",
+	"Series the history ring keeps now (at most --history.max-series); absent when "
+	"--history.duration and --history.peak-window are 0.",
+};
+static const struct metric_desc history_bytes = {
+	"kpulse_history_memory_bytes",
+	METRIC_GAUGE,
+	"",
+	"Bytes the history ring has allocated: 8 per series per slot (one slot per sampler "
+	"interval of the longer of --history.duration and --history.peak-window), labels, index.",
+};
+
+const struct metric_desc *const sampler_metrics[] = {
+	&build_info,	&collector_up, &collector_duration, &last_tick, &history_series,
+	&history_bytes, NULL,
+};
+
+int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store,
+		  struct history *history)
 {
 	s->cfg = cfg;
 	s->store = store;
+	s->history = history;
+	s->history_full = false;
 	s->prev_ns = 0;
 	s->seq = 0;
 	s->set = mset__new();
@@ -96,19 +126,42 @@ static int render_body(const struct mset *set, int (*encode)(const struct mset *
 	return gzip__compress(plain->data, plain->len, &gz->data, &gz->len);
 }
 
+/* Keep this tick in the history and add the peaks of the window to @s->set. */
+static void record_history(struct sampler *s, const struct timespec *wall)
+{
+	size_t refused, bytes, n;
+
+	refused = history__record(s->history, s->set,
+				  wall->tv_sec * 1000ll + wall->tv_nsec / 1000000);
+	if (refused && !s->history_full)
+		log_warn("the history keeps %u series (--history.max-series) and refused %zu more: "
+			 "raise --history.max-series to keep them",
+			 s->cfg->history_max_series, refused);
+	s->history_full = refused;
+	history__add_peaks(s->history, s->set);
+	n = history__series(s->history, &bytes);
+	mset__add(s->set, &history_series, n);
+	mset__add(s->set, &history_bytes, bytes);
+}
+
 int sampler__tick(struct sampler *s)
 {
 	uint64_t now = mono_now_ns();
+	struct timespec wall;
 	struct collector *const *c;
 	struct snapshot *snap;
 	int err;
 
+	clock_gettime(CLOCK_REALTIME, &wall);
 	mset__reset(s->set);
 	for (c = kpulse_collectors; *c; c++)
 		if ((*c)->enabled)
 			sample_collector(s, *c, s->seq, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
+	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
 	self__sample(s->set);
+	if (s->history)
+		record_history(s, &wall);
 	s->prev_ns = now;
 	s->seq++;
 

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "collector.h"
+#include "history.h"
 #include "metrics.h"
 #include "snapshot.h"
 
@@ -13,14 +14,18 @@ struct sampler {
 	const struct kpulse_config *cfg;
 	struct snapstore *store;
 	struct mset *set;
-	uint64_t prev_ns; /* when the last tick began; 0 before the first */
+	struct history *history; /* NULL when --history.* turned it off */
+	uint64_t prev_ns;	 /* when the last tick began; 0 before the first */
 	uint64_t seq;
+	bool history_full; /* logged that --history.max-series refused series */
 };
 
 /* Families the sampler adds about kpulse itself, NULL-terminated. */
 extern const struct metric_desc *const sampler_metrics[];
 
-int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store);
+/* @history (may be NULL) records every tick; it stays the caller's. */
+int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store,
+		  struct history *history);
 /* Sample every started collector, render and publish; -ENOMEM if rendering failed. */
 int sampler__tick(struct sampler *s);
 void sampler__destroy(struct sampler *s);

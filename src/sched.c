@@ -20,6 +20,7 @@
 #include "log.h"
 #include "rate.h"
 #include "sched.h"
+#include "cgacct.h"
 #include "sched_acct.h"
 #include "sched.skel.h"
 
@@ -59,12 +60,14 @@ static const struct metric_desc cpu_busy_ratio = {
 	METRIC_GAUGE,
 	"cpu",
 	"Share of the last sampler interval each CPU spent running anything but the idle task.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc cpu_busy_ratio_all = {
 	"kpulse_cpu_busy_ratio_all",
 	METRIC_GAUGE,
 	"",
 	"Share of the last sampler interval all online CPUs together spent busy (0..1).",
+	METRIC_HISTORY,
 };
 static const struct metric_desc context_switches = {
 	"kpulse_sched_context_switches_total",
@@ -79,6 +82,23 @@ static const struct metric_desc rq_latency = {
 	"",
 	"Time runnable tasks waited for a CPU: from being woken, created or preempted while "
 	"runnable to being switched in (eBPF at sched_switch, log2 buckets).",
+};
+static const struct metric_desc rq_latency_p50 = {
+	"kpulse_sched_runqueue_latency_p50_seconds",
+	METRIC_GAUGE,
+	"",
+	"Median run-queue wait of the waits that ended in the last sampler interval, "
+	"interpolated within the buckets of kpulse_sched_runqueue_latency_seconds as "
+	"histogram_quantile() does; absent when no task waited.",
+	METRIC_HISTORY,
+};
+static const struct metric_desc rq_latency_p99 = {
+	"kpulse_sched_runqueue_latency_p99_seconds",
+	METRIC_GAUGE,
+	"",
+	"99th percentile of the run-queue waits that ended in the last sampler interval, "
+	"computed as kpulse_sched_runqueue_latency_p50_seconds.",
+	METRIC_HISTORY,
 };
 static const struct metric_desc rq_latency_cpu = {
 	"kpulse_sched_cpu_runqueue_latency_seconds",
@@ -122,6 +142,8 @@ static const struct metric_desc *const sched_metrics[] = {
 	&cpu_busy_ratio_all,
 	&context_switches,
 	&rq_latency,
+	&rq_latency_p50, /* from the growth of rq_latency over each interval */
+	&rq_latency_p99,
 	&rq_latency_cpu,
 	&cgroup_cpu_seconds,
 	&cgroup_cpu_ratio,
@@ -152,12 +174,12 @@ struct sched {
 	struct kpulse_sched_cpu *vals;
 	struct cpu_prev *prev;
 	bool *online;
-	struct kpulse_sched_rqlat *rq; /* per-CPU values of sched_rqlat */
+	struct kpulse_sched_rqlat *rq;	   /* per-CPU values of sched_rqlat */
+	uint64_t rq_prev[KPULSE_RQ_SLOTS]; /* the last tick's slots, summed over CPUs */
+	bool rq_prev_valid;
 	/* Per-cgroup CPU time; cg_ok false when there is no cgroup2 mount. */
 	bool cg_ok;
-	struct cgroups cgroups;
 	struct cgacct acct;
-	struct kpulse_sched_cgroup *cgvals;
 	__u64 cg_lost_ns;
 	/* Watched processes: the iterator's output and the previous run, sorted by tgid. */
 	char *iterbuf;
@@ -300,16 +322,15 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	s->prev = calloc(s->ncpus, sizeof(*s->prev));
 	s->online = calloc(s->ncpus, sizeof(*s->online));
 	s->rq = calloc(s->ncpus, sizeof(*s->rq));
-	s->cgvals = calloc(s->ncpus, sizeof(*s->cgvals));
-	if (!s->vals || !s->prev || !s->online || !s->rq || !s->cgvals)
+	if (!s->vals || !s->prev || !s->online || !s->rq)
 		return -ENOMEM;
 	err = cpus__read_online(cfg->sysfs, s->online, s->ncpus);
 	if (err) {
 		log_error("failed to read online CPUs under %s: %s", cfg->sysfs, strerror(-err));
 		return err;
 	}
-	err = cgroups__init(&s->cgroups, cfg->procfs, cg_depth, cg_include, cg_exclude, why,
-			    sizeof(why));
+	err = cgacct__init(&s->acct, 1, cfg->procfs, cg_depth, cg_include, cg_exclude, why,
+			   sizeof(why));
 	if (err == -EINVAL) {
 		log_error("failed to set up cgroup filters: %s", why);
 		return err;
@@ -317,8 +338,6 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	s->cg_ok = !err;
 	if (err)
 		log_warn("no per-cgroup CPU time: %s", why);
-	else if ((err = cgroups__scan(&s->cgroups)))
-		log_warn("failed to scan cgroups under %s: %s", s->cgroups.mount, strerror(-err));
 
 	use_btf = loader__probe_tp_btf("sched_switch");
 	wakeup_hooks = rq_wakeup_hooks || !kernel_has_sched_info();
@@ -423,109 +442,45 @@ static int sample_rqlat(struct sched *s, struct mset *out)
 					(double)s->rq[cpu].sum_ns / 1e9, cpu_label);
 		}
 	}
+	/* The quantiles of this interval alone, from the growth of each slot. */
+	if (s->rq_prev_valid) {
+		double v;
+
+		if (rate__quantile(bounds, KPULSE_RQ_BOUNDS, s->rq_prev, counts, 0.5, &v))
+			mset__add(out, &rq_latency_p50, v);
+		if (rate__quantile(bounds, KPULSE_RQ_BOUNDS, s->rq_prev, counts, 0.99, &v))
+			mset__add(out, &rq_latency_p99, v);
+	}
+	memcpy(s->rq_prev, counts, sizeof(counts));
+	s->rq_prev_valid = true;
 	/* _count is the +Inf bucket, the sum of the slots; the kernel's count agrees. */
 	return mset__histogram(out, &rq_latency, bounds, counts, KPULSE_RQ_BOUNDS,
 			       (double)sum_ns / 1e9);
 }
 
-static bool label_exists(const char *label, void *ctx)
-{
-	const struct sched *s = ctx;
-
-	return cgroups__alive(&s->cgroups, label, 0);
-}
-
 /*
- * Per-cgroup CPU time. An id not seen before is resolved with a rescan; a known id whose
- * total did not grow is checked with stat(): if its directory is gone, its total is
- * carried into its label and its kernel entry deleted (the label's counter keeps it).
- * Time of a cgroup created and removed between two ticks cannot be resolved and is lost.
+ * Per-cgroup CPU time, through the cgroup ledger (cgacct.h): a removed cgroup's time stays
+ * in its label, and a label whose cgroups are all gone leaves /metrics.
  */
 static int sample_cgroups(struct sched *s, const struct tick *t, struct mset *out)
 {
-	struct bpf_map *map = s->skel->maps.sched_cgcpu;
-	__u64 key, next, *keys = NULL, *sums = NULL;
-	size_t n = 0, cap = 0, i;
-	bool scanned = false;
 	double cap_ns;
-	int cpu, err = 0;
+	size_t i;
+	int err;
 
-	/* Read everything first: entries are deleted below. */
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
-		key = next;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), s->cgvals,
-					 sizeof(*s->cgvals) * s->ncpus, 0))
-			continue; /* deleted meanwhile */
-		if (n == cap) {
-			void *k2, *s2;
-
-			cap = cap ? cap * 2 : 256;
-			k2 = realloc(keys, cap * sizeof(*keys));
-			if (k2)
-				keys = k2;
-			s2 = realloc(sums, cap * sizeof(*sums));
-			if (s2)
-				sums = s2;
-			if (!k2 || !s2) {
-				err = -ENOMEM;
-				goto out;
-			}
-		}
-		keys[n] = key;
-		sums[n] = 0;
-		for (cpu = 0; cpu < s->ncpus; cpu++)
-			sums[n] += s->cgvals[cpu].cpu_ns;
-		n++;
-	}
-	err = 0;
-
-	cgacct__begin(&s->acct);
-	for (i = 0; i < n; i++) {
-		struct cgacct_id *e = cgacct__find(&s->acct, keys[i]);
-		const struct cgroup_node *node;
-
-		if (e && (sums[i] > e->ns || cgroups__alive(&s->cgroups, e->path, e->id))) {
-			cgacct__set(&s->acct, keys[i], NULL, NULL, sums[i]);
-			continue;
-		}
-		if (e) {
-			/* Removed: carry, then forget the kernel entry. */
-			e->seen = true;
-			cgacct__remove(&s->acct, keys[i]);
-			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
-			continue;
-		}
-		if (!scanned) {
-			scanned = true;
-			if ((err = cgroups__scan(&s->cgroups)))
-				goto out;
-		}
-		node = cgroups__find(&s->cgroups, keys[i]);
-		if (!node) {
-			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
-			continue;
-		}
-		err = cgacct__set(&s->acct, keys[i], node->path, node->rolled_up, sums[i]);
-		if (err)
-			goto out;
-	}
-	cgacct__settle(&s->acct, label_exists, s);
-
+	/* On a failed read the labels keep their last totals: exported, and the error told. */
+	err = cgacct__sample_map(&s->acct, s->skel->maps.sched_cgcpu);
 	cap_ns = (double)t->elapsed_ns * online_count(s);
 	for (i = 0; i < s->acct.nlabels; i++) {
 		const struct cgacct_label *l = &s->acct.labels[i];
 		double ratio;
 
-		mset__add(out, &cgroup_cpu_seconds, (double)l->total_ns / 1e9, l->name);
+		mset__add(out, &cgroup_cpu_seconds, (double)l->total[0] / 1e9, l->name);
 		if (l->prev_valid && cap_ns > 0 &&
-		    rate__ratio(l->prev_ns, l->total_ns, (uint64_t)cap_ns, &ratio))
+		    rate__ratio(l->prev[0], l->total[0], (uint64_t)cap_ns, &ratio))
 			mset__add(out, &cgroup_cpu_ratio, ratio, l->name);
 	}
 	cgacct__rotate(&s->acct);
-out:
-	free(keys);
-	free(sums);
 	return err;
 }
 
@@ -662,14 +617,11 @@ static void sched_destroy(struct collector *c)
 	if (!s)
 		return;
 	sched_bpf__destroy(s->skel);
-	if (s->cg_ok)
-		cgroups__free(&s->cgroups);
 	cgacct__free(&s->acct);
 	free(s->vals);
 	free(s->prev);
 	free(s->online);
 	free(s->rq);
-	free(s->cgvals);
 	free(s->iterbuf);
 	free(s->procs);
 	free(s->prev_procs);

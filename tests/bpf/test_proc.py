@@ -3,14 +3,16 @@
 """memory, cpu, disk, filesystem and host collectors against the kernel's own numbers and
 workloads whose answer is known: an O_DIRECT write, a tmpfs of known size, a hung FUSE mount."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import (ROOT, Kpulse, cleanup, http_get, main, need_root, online_cpus,  # noqa: E402
-                    test, wait_for)
+from kpulse import (KPULSE, ROOT, Kpulse, cleanup, http_get, main, need_root,  # noqa: E402
+                    online_cpus, only_collectors, test, wait_for)
 from proc import (Hangfs, block_device_of, diskstats_written_bytes, meminfo_bytes,  # noqa: E402
                   mount_tmpfs, proc_stat_cpus, write_direct)
 
@@ -141,6 +143,55 @@ def tmpfs_size_and_used_bytes_are_exact():
     subprocess.run(["mount", "-o", "remount,ro", mp], check=True)
     m = k.next_tick()
     assert m.get("kpulse_filesystem_readonly", **labels) == 1, "tmpfs remounted ro: readonly not 1"
+
+
+def in_container(rootfs, hidden):
+    """A wrapper that starts kpulse as a container would: in a mount namespace of its own,
+    with the host's root bound at @rootfs and the mount @hidden not visible in its own tree
+    (so only the host's mount table and @rootfs can tell of it)."""
+    wrapper = os.path.join(os.path.dirname(rootfs), "in-container")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec unshare --mount --propagation private sh -c '
+                '\'mount --rbind / "$1" && umount -l "$2" && shift 2 && exec "$@"\' '
+                f'sh "{rootfs}" "{hidden}" "{KPULSE}" "$@"\n')
+    os.chmod(wrapper, 0o755)
+    return wrapper
+
+
+@test
+def rootfs_reports_the_hosts_filesystems_from_a_container():
+    """--path.rootfs: kpulse in its own mount namespace, where a 7 MiB tmpfs of the host is
+    not mounted, reports it from the host's mount table (pid 1's), measured through the
+    host's root bound at --path.rootfs, labelled with its mount point on the host."""
+    need_root()
+    mp, source = mount_tmpfs("7M")
+    top = tempfile.mkdtemp(prefix="kpulse-rootfs-")
+    cleanup(lambda: shutil.rmtree(top, ignore_errors=True))
+    os.chmod(top, 0o755)  # kpulse runs as nobody once started
+    rootfs = os.path.join(top, "host")
+    os.mkdir(rootfs)
+    wrapper = in_container(rootfs, mp)
+    labels = {"device": source, "mountpoint": mp, "fstype": "tmpfs"}
+
+    # Without --path.rootfs, the container's own mounts: the tmpfs is not among them.
+    k = Kpulse(*only_collectors("filesystem"), binary=wrapper)
+    m = k.scrape()
+    mps = {lab["mountpoint"] for lab, _ in m.series("kpulse_filesystem_size_bytes")}
+    assert "/" in mps and mp not in mps, f"kpulse in its mount namespace lists {sorted(mps)}"
+    k.stop()
+
+    k = Kpulse(*only_collectors("filesystem"), f"--path.rootfs={rootfs}", binary=wrapper)
+    m = k.scrape()
+    size = m.get("kpulse_filesystem_size_bytes", **labels)
+    assert size == 7 * MiB, f"the host's tmpfs size=7M at {mp!r} through --path.rootfs: " \
+        f"kpulse_filesystem_size_bytes {size} (want {7 * MiB}); output: {k.output()}"
+    mps = {lab["mountpoint"] for lab, _ in m.series("kpulse_filesystem_size_bytes")}
+    assert not any(p.startswith(top) for p in mps), \
+        f"mount points carry the rootfs prefix or its bind mounts: {sorted(mps)}"
+    with open("/proc/1/mountinfo") as f:
+        host = {line.split()[4].replace("\\040", " ") for line in f}
+    assert mps <= host, f"not mount points of the host: {sorted(mps - host)}"
+    print(f"  through --path.rootfs: {len(mps)} host filesystems, the hidden tmpfs {size:.0f} B")
 
 
 @test

@@ -15,45 +15,15 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import KPULSE, Kpulse, http_get, main, need_root, test, wait_for  # noqa: E402
+from dashboard import all_panels, load, substitute, targets  # noqa: E402
+from kpulse import (KPULSE, Kpulse, cleanup, http_get, main, need_root, test,  # noqa: E402
+                    wait_for)
+from oom import oom_victim  # noqa: E402
+from proc import write_direct  # noqa: E402
 from prom import DEPLOY, query, start_prometheus  # noqa: E402
 
-DASHBOARD = os.path.join(DEPLOY, "grafana", "kpulse.json")
 RULES = [os.path.join(DEPLOY, "prometheus", f) for f in
          ("kpulse-recording.rules.yml", "kpulse-alerts.rules.yml")]
-# What Grafana substitutes for a 1 s scrape interval: $__rate_interval is
-# max($__interval + scrape interval, 4 * scrape interval) = 4s; the range is the ~20 s the
-# test lets Prometheus scrape.
-GRAFANA_VARS = {"$__rate_interval": "4s", "$__interval_ms": "1000", "$__interval": "1s",
-                "$__range_s": "20", "$__range_ms": "20000", "$__range": "20s"}
-
-
-def load():
-    with open(DASHBOARD) as f:
-        return json.load(f)
-
-
-def all_panels(panels):
-    for p in panels:
-        yield p
-        yield from all_panels(p.get("panels", []))
-
-
-def targets(dash):
-    """[(panel title, refId, expr)] of every panel with queries."""
-    out = []
-    for p in all_panels(dash["panels"]):
-        for t in p.get("targets", []):
-            out.append((p["title"], t.get("refId", "?"), t.get("expr", "")))
-    return out
-
-
-def substitute(expr, instance):
-    for var, val in sorted(GRAFANA_VARS.items(), key=lambda kv: -len(kv[0])):
-        expr = expr.replace(var, val).replace("${" + var[1:] + "}", val)
-    expr = expr.replace("${instance}", instance).replace("$instance", instance)
-    assert "$" not in expr, f"unsubstituted variable left in {expr!r}"
-    return expr
 
 
 @test
@@ -73,6 +43,13 @@ def dashboard_shape():
         assert expr, f"panel {title!r} [{ref}]: empty expression"
         # Every selector is limited to the chosen instance.
         assert 'instance="$instance"' in expr, f"panel {title!r} [{ref}] ignores $instance: {expr}"
+    # No panel covers another (Grafana would push one aside, far from its row).
+    boxes = [(p["title"], p["gridPos"]) for p in d["panels"]]
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1:]:
+            assert not (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and
+                        a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]), \
+                f"panels {ta!r} {a} and {tb!r} {b} overlap"
     types = {p["type"] for p in all_panels(d["panels"])}
     assert "heatmap" in types, types
     for p in all_panels(d["panels"]):
@@ -87,7 +64,15 @@ def start_kpulse():
     help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
     if "--process.watch" in help_text:
         args.append("--process.watch=kpulse")
-    return Kpulse(*args)
+    k = Kpulse(*args)
+    # The OOM panels and KpulseOomKill read the last victim: make one (a memory hog in a
+    # 64 MiB cgroup; its info series exists from then on).
+    oom_victim(f"/kpulse-dash-{os.getpid()}-{k.port}", "victim")
+    # The disk latency panels need a request on a real disk since kpulse started.
+    path = f"/var/tmp/kpulse-dash-{os.getpid()}-{k.port}"
+    write_direct(path, 1 << 20)
+    os.unlink(path)
+    return k
 
 
 @test
@@ -102,8 +87,14 @@ def every_metric_the_rules_use_is_exported():
                 for r in g["rules"]:
                     for name in re.findall(r"(?<![\w:])kpulse_[a-z0-9_]+", r["expr"]):
                         used.setdefault(name, r.get("alert") or r.get("record"))
-    # Families kpulse exports (after two ticks, so the loopback traffic of these scrapes
-    # has given the per-device families a series: a family without series is not printed).
+    # Families kpulse exports (a family without series is not printed). A veth pair that is
+    # up reports a link speed (10 Gbit/s), which a host whose NICs know none (virtio) lacks.
+    veth = f"kpdash{os.getpid()}"
+    subprocess.run(["ip", "link", "add", veth + "a", "type", "veth", "peer", "name",
+                    veth + "b"], check=True)
+    cleanup(lambda: subprocess.run(["ip", "link", "del", veth + "a"], check=False))
+    for end in "ab":
+        subprocess.run(["ip", "link", "set", veth + end, "up"], check=True)
     k = start_kpulse()
     k.next_tick()
     text = k.next_tick().text

@@ -215,6 +215,11 @@ def daemonset_has_what_a_node_agent_needs():
     for path in ("/sys/fs/bpf", "/sys/kernel/tracing", "/sys/kernel/btf"):
         names = [n for n, p in host.items() if p == path]
         assert names and mounts.get(names[0]) == path, f"{path} not mounted from the host: {mounts}"
+    # The node's filesystems, not the container's: its root where --path.rootfs points.
+    rootfs = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--path.rootfs=")]
+    roots = [n for n, p in host.items() if p == "/"]
+    assert rootfs and roots and mounts.get(roots[0]) == rootfs[0], \
+        f"--path.rootfs {rootfs} is not where the node's / is mounted: {mounts}"
     pm = kinds["PodMonitor"]
     assert pm["apiVersion"] == "monitoring.coreos.com/v1", pm["apiVersion"]
     assert pm["spec"]["selector"]["matchLabels"] == ds["spec"]["selector"]["matchLabels"]

@@ -16,5 +16,15 @@ def metrics_doc_is_generated_and_current():
         assert f.read() == out, "docs/METRICS.md is stale: run 'make docs' and commit it"
 
 
+@test
+def family_names_are_unique():
+    """Every family is named once: a <family>_max peak never shadows a family of its own."""
+    rc, out = run_kpulse("--print-metrics-doc")
+    assert rc == 0, out
+    names = [line.split("`")[1] for line in out.splitlines() if line.startswith("| `")]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    assert names and not dup, f"families named twice in the catalogue: {dup}"
+
+
 if __name__ == "__main__":
     main("docs")

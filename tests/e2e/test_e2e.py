@@ -102,7 +102,7 @@ def bad_flags_are_clear_errors():
         ("--log.level=loud",): "kpulse: --log.level=loud: expected error, warn, info or debug",
         ("--no-such-flag",): "kpulse: unknown flag --no-such-flag (see --help)",
         ("--collector.sched=maybe",): "kpulse: --collector.sched=maybe: expected true or false",
-        ("--web.telemetry-path=metrics",): "kpulse: --web.telemetry-path=metrics: must start with / and not be / or /healthz",
+        ("--web.telemetry-path=metrics",): "kpulse: --web.telemetry-path=metrics: must start with / and not be /, /healthz, /api/v1/history or under /static/",
         ("--web.listen-address=nonsense",): "kpulse: error: failed to listen on nonsense: not host:port, :port or [v6]:port",
         ("stray",): "kpulse: unexpected argument 'stray' (flags start with --)",
     }

@@ -9,40 +9,16 @@ alert's value, while the other two keep reporting fresh samples. Each host's net
 families must name only that namespace's own devices.
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from fleet import Host  # noqa: E402
-from kpulse import cleanup, main, need_root, test, wait_for  # noqa: E402
-from prom import DEPLOY, alerts, need, promql, start_prometheus  # noqa: E402
+from fleet import Host, alert_rules_with_short_for  # noqa: E402
+from kpulse import main, need_root, test, wait_for  # noqa: E402
+from prom import alerts, need, promql, start_prometheus  # noqa: E402
 
-ALERTS = os.path.join(DEPLOY, "prometheus", "kpulse-alerts.rules.yml")
 FOR = "5s"
-
-
-def alert_rules_with_short_for():
-    """A copy of the alert rules with KpulseHostDown's `for` shortened to FOR."""
-    import yaml
-    with open(ALERTS) as f:
-        doc = yaml.safe_load(f)
-    found = 0
-    for g in doc["groups"]:
-        for r in g["rules"]:
-            if r.get("alert") == "KpulseHostDown":
-                assert r["for"] == "1m", r["for"]
-                r["for"] = FOR
-                found += 1
-    assert found == 1, "KpulseHostDown not in the alert rules"
-    d = tempfile.mkdtemp(prefix="kpulse-fleet-rules-")
-    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
-    path = os.path.join(d, "kpulse-alerts.rules.yml")
-    with open(path, "w") as f:
-        yaml.safe_dump(doc, f)
-    return path
 
 
 def fleet(n=3, scrapes=20):
@@ -51,7 +27,7 @@ def fleet(n=3, scrapes=20):
     hosts = [Host(i) for i in range(n)]
     for h in hosts:
         h.wait_healthy()
-    url = start_prometheus([h.instance for h in hosts], rule_files=[alert_rules_with_short_for()])
+    url = start_prometheus([h.instance for h in hosts], rule_files=[alert_rules_with_short_for({"KpulseHostDown": FOR})])
 
     def enough():
         r = promql(url, f'count_over_time(up{{job="kpulse"}}[1m]) >= {scrapes} '

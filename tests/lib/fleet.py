@@ -11,7 +11,7 @@ import signal
 import subprocess
 import tempfile
 
-from kpulse import KPULSE, cleanup, http_get, wait_for
+from kpulse import KPULSE, ROOT, cleanup, http_get, wait_for
 
 PORT = 24100
 
@@ -45,13 +45,19 @@ class Host:
         ip("-n", self.ns, "addr", "add", f"{self.addr}/30", "dev", self.dev)
         ip("-n", self.ns, "link", "set", self.dev, "up")
         ip("-n", self.ns, "link", "set", "lo", "up")
-        self.log = tempfile.NamedTemporaryFile(prefix=f"kpulse-fleet-{n}-", suffix=".log")
+        self.kpulse_args = kpulse_args
+        self.proc = None
+        self.start()
+        cleanup(self.stop)
+
+    def start(self):
+        """Start (again) this host's kpulse."""
+        self.log = tempfile.NamedTemporaryFile(prefix=f"kpulse-fleet-{self.n}-", suffix=".log")
         # ip netns exec execs kpulse: the Popen pid is kpulse's own.
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, KPULSE, f"--web.listen-address={self.instance}",
-             f"--bpf.pin-path={self.pin_path}", "--sampler.interval=1s", *kpulse_args],
+             f"--bpf.pin-path={self.pin_path}", "--sampler.interval=1s", *self.kpulse_args],
             stdout=self.log, stderr=subprocess.STDOUT)
-        cleanup(self.stop)
 
     @property
     def url(self):
@@ -94,3 +100,24 @@ class Host:
         # Deleting the namespace deletes its veth end, and with it the host end.
         ip("netns", "del", self.ns, check=False)
         ip("link", "del", self.host_dev, check=False)
+
+
+def alert_rules_with_short_for(fors):
+    """A copy of deploy's alert rules with the `for` of each alert in @fors ({alertname:
+    duration}) shortened, so a test sees it fire in seconds; the path of the copy."""
+    import yaml
+    with open(os.path.join(ROOT, "deploy", "prometheus", "kpulse-alerts.rules.yml")) as f:
+        doc = yaml.safe_load(f)
+    found = set()
+    for g in doc["groups"]:
+        for r in g["rules"]:
+            if r.get("alert") in fors:
+                r["for"] = fors[r["alert"]]
+                found.add(r["alert"])
+    assert found == set(fors), f"not in the alert rules: {set(fors) - found}"
+    d = tempfile.mkdtemp(prefix="kpulse-rules-")
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    path = os.path.join(d, "kpulse-alerts.rules.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(doc, f)
+    return path

@@ -91,16 +91,64 @@ def subnet():
     return f"10.{200 + PID % 50}.{a}.{b + 1}", f"10.{200 + PID % 50}.{a}.{b + 2}"
 
 
-def stats(dev, netns=None):
+def stats(dev, netns=None, keys=("rx_bytes", "rx_packets", "tx_bytes", "tx_packets")):
     """The kernel's own statistics of @dev: {rx_bytes, rx_packets, tx_bytes, tx_packets}."""
+    if netns:
+        vals = sh("cat", *[f"/sys/class/net/{dev}/statistics/{k}" for k in keys],
+                  netns=netns).split()
+        return {k: int(v) for k, v in zip(keys, vals)}
     out = {}
-    for k in ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets"):
-        if netns:
-            out[k] = int(sh("cat", f"/sys/class/net/{dev}/statistics/{k}", netns=netns))
-        else:
-            with open(f"/sys/class/net/{dev}/statistics/{k}") as f:
-                out[k] = int(f.read())
+    for k in keys:
+        with open(f"/sys/class/net/{dev}/statistics/{k}") as f:
+            out[k] = int(f.read())
     return out
+
+
+# kpulse's device counter families and the /sys/class/net/<dev>/statistics files each one
+# sums: /proc/net/dev's columns (net/core/net-procfs.c), node_exporter's names.
+DEV_FAMILIES = {
+    "kpulse_network_receive_bytes_total": ("rx_bytes",),
+    "kpulse_network_receive_packets_total": ("rx_packets",),
+    "kpulse_network_receive_errs_total": ("rx_errors",),
+    "kpulse_network_receive_drop_total": ("rx_dropped", "rx_missed_errors"),
+    "kpulse_network_receive_fifo_total": ("rx_fifo_errors",),
+    "kpulse_network_receive_frame_total": ("rx_length_errors", "rx_over_errors",
+                                           "rx_crc_errors", "rx_frame_errors"),
+    "kpulse_network_receive_multicast_total": ("multicast",),
+    "kpulse_network_transmit_bytes_total": ("tx_bytes",),
+    "kpulse_network_transmit_packets_total": ("tx_packets",),
+    "kpulse_network_transmit_errs_total": ("tx_errors",),
+    "kpulse_network_transmit_drop_total": ("tx_dropped",),
+    "kpulse_network_transmit_fifo_total": ("tx_fifo_errors",),
+    "kpulse_network_transmit_colls_total": ("collisions",),
+    "kpulse_network_transmit_carrier_total": ("tx_carrier_errors", "tx_aborted_errors",
+                                              "tx_window_errors", "tx_heartbeat_errors"),
+}
+STAT_FILES = sorted({f for files in DEV_FAMILIES.values() for f in files})
+
+
+def sysfs_families(dev, netns=None):
+    """{family: the sum of its sysfs statistics files} for @dev, the kernel's own answer to
+    each kpulse_network_*_total; None if the device went away while being read."""
+    try:
+        raw = stats(dev, netns, STAT_FILES)
+    except (OSError, AssertionError, ValueError):
+        return None
+    return {fam: sum(raw[f] for f in files) for fam, files in DEV_FAMILIES.items()}
+
+
+def sysfs_devices():
+    return sorted(os.listdir("/sys/class/net"))
+
+
+def sysfs_attr(dev, attr):
+    """/sys/class/net/@dev/@attr stripped, or None when the kernel refuses (EINVAL: speed
+    and duplex of a device that is down or has no link settings)."""
+    try:
+        with open(f"/sys/class/net/{dev}/{attr}") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def udp_sink(ip, port, netns=None):
@@ -153,39 +201,25 @@ def snmp(proto, field):
     return int(lines[1][lines[0].index(field)])
 
 
-class NetDevMap:
-    """kpulse's pinned net_dev map read in-process through libbpf (a read takes well under
-    a millisecond, where a bpftool dump takes tens), summed over CPUs per key."""
+def enter_netns(name):
+    """Move this test process (its main thread, and every child it starts from now on) into
+    network namespace @name until the test's cleanup, which moves it back: kpulse, its
+    scrapes and the workload then all see that namespace's counters and nothing else's."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if libc.setns(target, clone_newnet):
+            raise OSError(ctypes.get_errno(), f"setns into {name} failed")
+    finally:
+        os.close(target)
 
-    FIELDS = ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets")
-
-    def __init__(self, path):
-        import ctypes
-        self.ct = ctypes
-        self.lib = ctypes.CDLL("libbpf.so.1", use_errno=True)
-        self.lib.bpf_obj_get.argtypes = [ctypes.c_char_p]
-        self.fd = self.lib.bpf_obj_get(path.encode())
-        assert self.fd >= 0, f"bpf_obj_get({path}) failed: errno {ctypes.get_errno()}"
-        cleanup(lambda: os.close(self.fd))
-        self.ncpus = self.lib.libbpf_num_possible_cpus()
-        self.value_size = 48  # struct kpulse_net_dev: 4 x u64 + char[16]
-
-    def read(self):
-        """{(netns, ifindex, dev_id): {field: sum over CPUs}}"""
-        import struct
-        ct = self.ct
-        out = {}
-        key, nxt = ct.create_string_buffer(16), ct.create_string_buffer(16)
-        vals = ct.create_string_buffer(self.value_size * self.ncpus)
-        prev = None
-        while self.lib.bpf_map_get_next_key(self.fd, prev, nxt) == 0:
-            ct.memmove(key, nxt, 16)
-            prev = key
-            if self.lib.bpf_map_lookup_elem(self.fd, key, vals):
-                continue
-            total = [0, 0, 0, 0]
-            for c in range(self.ncpus):
-                v = struct.unpack_from("<4Q", vals.raw, c * self.value_size)
-                total = [a + b for a, b in zip(total, v)]
-            out[struct.unpack("<IIQ", key.raw)] = dict(zip(self.FIELDS, total))
-        return out
+    def leave():
+        try:
+            if libc.setns(home, clone_newnet):
+                raise OSError(ctypes.get_errno(), "setns back to the test's namespace failed")
+        finally:
+            os.close(home)
+    cleanup(leave)

@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-"""A real Prometheus server for end-to-end tests: start it, query it, read its alerts."""
+"""Real servers for end-to-end tests: Prometheus (start it, query it, read its alerts),
+Alertmanager with a webhook receiver, and VictoriaMetrics as a long-term store."""
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import urllib.parse
 
 from kpulse import ROOT, Skip, cleanup, free_port, http_get, terminate, wait_for
@@ -20,18 +24,24 @@ def need(tool):
     return path
 
 
-def start_prometheus(targets, extra_config="", rule_files=(), listen="127.0.0.1"):
+def start_prometheus(targets, extra_config="", rule_files=(), listen="127.0.0.1",
+                     external_labels=None, **sections):
     """A real Prometheus scraping @targets (job kpulse) every second and evaluating
-    @rule_files (paths) every second; returns its base URL. Stopped at cleanup."""
+    @rule_files (paths) every second; returns its base URL. Stopped at cleanup.
+    @extra_config is appended to scrape_configs (more jobs); @sections are more top-level
+    sections (alerting=..., remote_write=...), as Python values written as YAML."""
     prom = need("prometheus")
     d = tempfile.mkdtemp(prefix="kpulse-prom-")
     cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     port = free_port()
     rules = "".join(f"  - {json.dumps(os.path.abspath(r))}\n" for r in rule_files)
+    # JSON is YAML: one line per top-level section.
+    top = "".join(f"{k}: {json.dumps(v)}\n" for k, v in sections.items())
+    labels = f"  external_labels: {json.dumps(external_labels)}\n" if external_labels else ""
     with open(os.path.join(d, "prometheus.yml"), "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                "  evaluation_interval: 1s\n"
-                + (f"rule_files:\n{rules}" if rules else "")
+                "  evaluation_interval: 1s\n" + labels
+                + (f"rule_files:\n{rules}" if rules else "") + top
                 + "scrape_configs:\n  - job_name: kpulse\n    static_configs:\n"
                 f"      - targets: {json.dumps(targets)}\n" + extra_config)
     log = open(os.path.join(d, "prometheus.log"), "w")
@@ -90,3 +100,85 @@ def promql(url, expr):
 def alerts(url):
     """The active (pending or firing) alerts: [{labels, annotations, state, value, ...}]."""
     return api(url, "/api/v1/alerts")["alerts"]
+
+
+def _start_server(name, argv, url, ready_path, d):
+    """Start @argv (logging into @d), wait until @url@ready_path answers 200, stop at cleanup."""
+    log = open(os.path.join(d, f"{name}.log"), "w")
+    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    cleanup(lambda: terminate(p, 20))
+
+    def ready():
+        assert p.poll() is None, f"{name} exited: " + open(log.name).read()[-2000:]
+        try:
+            return http_get(url + ready_path, timeout=1)[0] == 200
+        except OSError:
+            return False
+    assert wait_for(ready, timeout=30, step=0.2), \
+        f"{name} did not become ready: " + open(log.name).read()[-2000:]
+    return url
+
+
+def start_alertmanager(config):
+    """A real Alertmanager (Debian's prometheus-alertmanager) with @config (a dict), no
+    clustering; returns its base URL. Stopped at cleanup."""
+    am = need("prometheus-alertmanager")
+    d = tempfile.mkdtemp(prefix="kpulse-am-")
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    path = os.path.join(d, "alertmanager.yml")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    url = f"http://127.0.0.1:{free_port()}"
+    return _start_server("alertmanager", [
+        am, f"--config.file={path}", f"--storage.path={d}/data",
+        f"--web.listen-address={url[7:]}", "--cluster.listen-address="], url, "/-/ready", d)
+
+
+def start_victoria_metrics():
+    """A real single-node VictoriaMetrics (Debian's victoria-metrics) with samples visible
+    as soon as they arrive; returns its base URL (remote_write at /api/v1/write, the
+    Prometheus query API under /api/v1/). Stopped at cleanup."""
+    vm = need("victoria-metrics")
+    d = tempfile.mkdtemp(prefix="kpulse-vm-")
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    url = f"http://127.0.0.1:{free_port()}"
+    return _start_server("victoria-metrics", [
+        vm, f"-storageDataPath={d}/data", f"-httpListenAddr={url[7:]}",
+        "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=WARN"],
+        url, "/health", d)
+
+
+class Webhook:
+    """An HTTP receiver for Alertmanager's webhook notifications on a loopback port:
+    every POST is kept as (receive time, path, JSON payload)."""
+
+    def __init__(self):
+        self.received = []
+        lock = self.lock = threading.Lock()
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    received.append((time.time(), self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        cleanup(self.server.shutdown)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def notifications(self):
+        """[(time, path, payload)] received so far."""
+        with self.lock:
+            return list(self.received)
+
+    def alerts(self, path=None):
+        """[(time, path, status, alert)] for every alert of every notification (to @path)."""
+        return [(t, p, a["status"], a) for t, p, n in self.notifications()
+                if path is None or p == path for a in n["alerts"]]

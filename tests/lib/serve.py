@@ -119,3 +119,45 @@ def check_openmetrics(text):
         if types[fam] == "info":
             assert v == "1", f"info value must be 1: {line!r}"
     return types
+
+
+def raw_http(port, data, timeout=5, host="127.0.0.1", wrap=None):
+    """Send the bytes @data on one connection and return everything read until the server
+    closes it or @timeout passes without a byte (@wrap: e.g. an ssl context's wrap_socket)."""
+    import socket
+    s = socket.create_connection((host, port), timeout=timeout)
+    if wrap:
+        s = wrap(s)
+    out = b""
+    try:
+        s.sendall(data)
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    except (socket.timeout, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    return out
+
+
+def responses(data):
+    """Split what raw_http() read into [(status, {header: value}, body)]; bodies are
+    delimited by Content-Length (every kpulse answer has one; libmicrohttpd's own error
+    answers end at the close instead)."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        assert sep, f"incomplete response head: {data[:200]!r}"
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", len(rest)))
+        out.append((status, headers, rest[:n]))
+        data = rest[n:]
+    return out

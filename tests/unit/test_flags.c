@@ -19,6 +19,11 @@ TEST(durations)
 	CHECK_INT(ns, 7200000000000ll);
 	CHECK(flags__duration("", &ns) < 0);
 	CHECK(flags__duration("1", &ns) < 0);
+	/* A bare 0 is the one number that needs no unit (Go's rule too). */
+	ns = 1;
+	CHECK_INT(flags__duration("0", &ns), 0);
+	CHECK_INT(ns, 0);
+	CHECK(flags__duration("00", &ns) < 0);
 	CHECK(flags__duration("s", &ns) < 0);
 	CHECK(flags__duration("-1s", &ns) < 0);
 	CHECK(flags__duration("1x", &ns) < 0);

@@ -85,6 +85,32 @@ TEST(ratio_clamped)
 	CHECK_NEAR(r, 1.0, 0);
 }
 
+TEST(quantile_as_histogram_quantile)
+{
+	/* Worked by hand with Prometheus' bucketQuantile(): linear within the bucket. */
+	static const double bounds[] = {1, 2, 4, 8};
+	static const uint64_t zero[5] = {}, prev[5] = {5, 5, 5, 5, 5};
+	static const uint64_t cur[5] = {15, 25, 35, 45, 5}, inf[5] = {5, 5, 5, 5, 15};
+	double v;
+
+	/* 100 new: 10, 20, 30, 40 in the buckets up to 1, 2, 4, 8; none above 8. */
+	CHECK(rate__quantile(bounds, 4, prev, cur, 0.5, &v)); /* rank 50: 20 of 30 into (2, 4] */
+	CHECK_NEAR(v, 2 + 2 * 20.0 / 30, 1e-12);
+	CHECK(rate__quantile(bounds, 4, prev, cur, 0.99, &v)); /* rank 99: 39 of 40 into (4, 8] */
+	CHECK_NEAR(v, 4 + 4 * 39.0 / 40, 1e-12);
+	CHECK(rate__quantile(bounds, 4, prev, cur, 0.05, &v)); /* the first bucket starts at 0 */
+	CHECK_NEAR(v, 0.5, 1e-12);
+	/* Everything above the last bound: that bound, as histogram_quantile answers. */
+	CHECK(rate__quantile(bounds, 4, prev, inf, 0.5, &v));
+	CHECK_NEAR(v, 8, 0);
+	/* Nothing new: no value. A bucket that went backwards counts what it has now. */
+	CHECK(!rate__quantile(bounds, 4, prev, prev, 0.5, &v));
+	CHECK(rate__quantile(bounds, 4, cur, zero, 0.5, &v) == false);
+	CHECK(rate__quantile(bounds, 4, cur, prev, 0.5, &v));
+	/* 5 new in each finite bucket, none above: rank 10 is the top of (1, 2]. */
+	CHECK_NEAR(v, 2, 1e-12);
+}
+
 TEST(cpu_lists)
 {
 	bool on[8];
@@ -112,6 +138,7 @@ int main(void)
 	RUN(first_interval_is_whole_or_none);
 	RUN(monotonic_clock);
 	RUN(ratio_clamped);
+	RUN(quantile_as_histogram_quantile);
 	RUN(cpu_lists);
 	return DONE();
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* --web.config.file: every mistake is one line naming the file and the line. */
 #include <crypt.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -70,7 +72,29 @@ TEST(errors_name_the_line)
 		 "RequireAndVerifyClientCert or VerifyClientCertIfGiven"},
 		{"tls_server_config:\n  cert_file: missing.pem\n  key_file: k.pem\n", NULL},
 		{"", "(loaded)"},
+		{"# only a comment\n", "(loaded)"},
+		{"---\n", "(loaded)"},
 		{"basic_auth_users:\n", "(loaded)"},
+		/* exporter-toolkit reads only the first document: a second is an error here. */
+		{"---\n---\nbasic_auth_users:\n  alice: x\n",
+		 "web.yml:3: a second YAML document starts here: only the first is read, so keep "
+		 "every setting in one"},
+		{"http_server_config:\n  http2: false\n---\n# nothing\n", "(loaded)"},
+		{"basic_auth_users:\n  alice: "
+		 "'$2b$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234'\n",
+		 "web.yml:2: basic_auth_users: alice: bcrypt cost 31 would make each check of a "
+		 "new "
+		 "password take 2^21 times as long as cost 10 (~0.1 s): hash it again with a cost "
+		 "from 4 to 14 (htpasswd -nBC 10 alice)"},
+		{"basic_auth_users:\n  alice: "
+		 "'$2b$03$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234'\n",
+		 "web.yml:2: basic_auth_users: alice: bcrypt cost 3 is not one (4 to 31)"},
+		{"basic_auth_users:\n  alice: "
+		 "'$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ0123'\n",
+		 "web.yml:2: basic_auth_users: alice: not a bcrypt hash ($2b$...)"},
+		{"basic_auth_users:\n  alice: "
+		 "'$2x$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234'\n",
+		 "web.yml:2: basic_auth_users: alice: not a bcrypt hash ($2b$...)"},
 		{"http_server_config:\n  http2: false\n", "(loaded)"},
 	};
 	char want[1024];
@@ -110,6 +134,46 @@ TEST(bcrypt_users)
 	CHECK_STR(error_of(yaml), "web.yml:3: basic_auth_users: user 'alice' is listed twice");
 }
 
+/* A FIFO or a device where a file should be is refused at once, never waited on. */
+TEST(not_regular_files)
+{
+	char fifo[300], yaml[700], err[1024], want[1024];
+	struct webconfig wc;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	err[0] = '\0';
+	CHECK_INT(webconfig__load(fifo, &wc, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	CHECK_STR(err, want);
+	snprintf(yaml, sizeof(yaml), "tls_server_config:\n  cert_file: %s\n  key_file: k.pem\n",
+		 fifo);
+	snprintf(want, sizeof(want), "web.yml:2: cert_file: cannot read %s: not a regular file",
+		 fifo);
+	CHECK_STR(error_of(yaml), want);
+	CHECK_STR(error_of("tls_server_config:\n  cert_file: /dev/zero\n  key_file: k.pem\n"),
+		  "web.yml:2: cert_file: cannot read /dev/zero: not a regular file");
+	CHECK_INT(webconfig__load("/dev/zero", &wc, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "/dev/zero: not a regular file");
+	unlink(fifo);
+}
+
+/* What kpulse's main warns about: a config that loads with neither TLS nor users. */
+TEST(empty_means_nothing)
+{
+	static const char *const empty[] = {"", "# comment\n", "---\n", "basic_auth_users:\n",
+					    "tls_server_config: ~\nbasic_auth_users: {}\n"};
+	char err[256];
+	struct webconfig wc;
+	size_t i;
+
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		CHECK_INT(load(empty[i], &wc, err, sizeof(err)), 0);
+		CHECK(!wc.tls && !wc.nusers);
+		webconfig__free(&wc);
+	}
+}
+
 int main(void)
 {
 	h_suite = "webconfig";
@@ -118,6 +182,8 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/web.yml", dir);
 	RUN(errors_name_the_line);
 	RUN(bcrypt_users);
+	RUN(not_regular_files);
+	RUN(empty_means_nothing);
 	unlink(path);
 	rmdir(dir);
 	return DONE();

@@ -76,7 +76,8 @@ static void __attribute__((noreturn)) spin(double duty, const char *name)
 	fflush(stdout);
 	for (unsigned long long k = 1;; k++) {
 		/* CPU time owed by the end of period k, then sleep to its end. */
-		while (now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 < (unsigned long long)(k * period * duty))
+		while (now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 <
+		       (unsigned long long)(k * period * duty))
 			;
 		sleep_until(start + k * period);
 	}
@@ -116,7 +117,8 @@ int main(int argc, char **argv)
 		owed = (unsigned long long)((now_ns(CLOCK_MONOTONIC) - start) * rate / 1e9);
 		for (; done < owed; done++) {
 			if (udp) {
-				/* A full socket buffer or an ICMP error is the receiver's business. */
+				/* A full socket buffer or an ICMP error is the receiver's business.
+				 */
 				send(s, payload, sizeof(payload), 0);
 			} else {
 				int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

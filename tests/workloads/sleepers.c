@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sleepers N [THREADS [NAME]]: fork N processes named NAME (default kp-sleeper) that sleep
- * until this program ends, each with THREADS extra sleeping threads (default 0), so a test
- * or a benchmark can measure what N idle processes cost kpulse. Prints "ready <processes> <tasks>" once every child is
- * asleep, then waits for stdin to close or SIGTERM/SIGINT, and kills and reaps them all.
+ * sleepers N [THREADS [NAME]]: fork N processes named NAME (default kp-sleeper) that
+ * sleep until this program ends, each with THREADS extra sleeping threads (default 0),
+ * so a test can see what N idle processes cost or count. Prints "ready <processes>
+ * <tasks>" once every child is asleep, then waits for stdin to close or SIGTERM/SIGINT,
+ * and kills and reaps them all.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void *sleep_forever(void *arg)
+static void *sleep_forever(void *arg __attribute__((unused)))
 {
 	for (;;)
 		pause();

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block collector: latency from issue to completion and size of every block request, per
+ * disk and operation, as log2 histograms (block_rq_issue / block_rq_complete).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "block.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * tp_btf arguments are trusted BTF pointers: a plain (CO-RE relocated) load; raw_tp needs a
+ * probe read. @btf is a constant in each twin, so the other branch is compiled out.
+ */
+#define RQ_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
+#define REQ_OP_MASK 0xff /* (1 << REQ_OP_BITS) - 1 */
+/* enum req_op values (include/linux/blk_types.h), stable across kernels. */
+#define REQ_OP_READ 0
+#define REQ_OP_WRITE 1
+#define REQ_OP_FLUSH 2
+#define REQ_OP_DISCARD 3
+#define REQ_OP_SECURE_ERASE 5
+
+/*
+ * Requests in flight, keyed by the request's address. An LRU: when it is full the entry
+ * issued longest ago goes (a request whose completion was never traced cannot pile up);
+ * a request that loses its entry is counted in kpulse_block_stats.untimed when it
+ * completes. max_entries from --collector.block.inflight-max.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct kpulse_block_start);
+} block_inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct kpulse_block_key);
+	__type(value, struct kpulse_block_hist);
+} block_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kpulse_block_stats);
+} block_stats SEC(".maps");
+
+static __always_inline __u64 log2_u64(__u64 v)
+{
+	__u64 r = 0, shift;
+
+	shift = (v > 0xffffffff) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u32 op_of(__u32 cmd_flags)
+{
+	switch (cmd_flags & REQ_OP_MASK) {
+	case REQ_OP_READ:
+		return KPULSE_BLOCK_READ;
+	case REQ_OP_WRITE:
+		return KPULSE_BLOCK_WRITE;
+	case REQ_OP_FLUSH:
+		return KPULSE_BLOCK_FLUSH;
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+		return KPULSE_BLOCK_DISCARD;
+	default:
+		return KPULSE_BLOCK_OTHER;
+	}
+}
+
+static __always_inline void stat_add(int untimed)
+{
+	struct kpulse_block_stats *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&block_stats, &zero);
+	if (!s)
+		return;
+	/* Per-CPU slot, and tracepoints do not nest on one CPU here: no atomics needed. */
+	if (untimed)
+		s->untimed++;
+	else
+		s->lost++;
+}
+
+static __always_inline int handle_issue(struct request *rq, bool btf)
+{
+	struct kpulse_block_start start;
+	__u64 key = (__u64)rq;
+
+	start.bytes = RQ_READ(btf, rq, __data_len);
+	start.alloc_ns = RQ_READ(btf, rq, start_time_ns);
+	start.issue_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&block_inflight, &key, &start, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int handle_complete(struct request *rq, bool btf)
+{
+	struct kpulse_block_key hk = {};
+	struct kpulse_block_hist *h;
+	struct kpulse_block_start *s;
+	struct gendisk *disk;
+	__u64 key = (__u64)rq, now, ns, us, bytes, slot, queued;
+
+	s = bpf_map_lookup_elem(&block_inflight, &key);
+	if (!s) {
+		stat_add(1);
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	ns = now > s->issue_ns ? now - s->issue_ns : 0;
+	bytes = s->bytes;
+	/* Both stamps are CLOCK_MONOTONIC; the kernel may reuse a plug's cached time for the
+	 * allocation stamp, which is never later than the real one. */
+	queued = s->alloc_ns && s->issue_ns > s->alloc_ns ? s->issue_ns - s->alloc_ns : 0;
+	/* A partial completion is traced again for the rest: only the first one counts. */
+	bpf_map_delete_elem(&block_inflight, &key);
+
+	disk = btf ? rq->q->disk : BPF_CORE_READ(rq, q, disk);
+	if (!disk)
+		return 0; /* no disk (a passthrough queue): nothing to name it by */
+	hk.dev = (__u32)RQ_READ(btf, disk, major) << 20 | (__u32)RQ_READ(btf, disk, first_minor);
+	hk.op = op_of(RQ_READ(btf, rq, cmd_flags));
+	h = bpf_map_lookup_elem(&block_hist, &hk);
+	if (!h) {
+		struct kpulse_block_hist zero = {};
+
+		bpf_map_update_elem(&block_hist, &hk, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&block_hist, &hk);
+		if (!h) {
+			stat_add(0);
+			return 0;
+		}
+	}
+	us = ns / 1000;
+	slot = us ? log2_u64(us) + 1 : 0;
+	if (slot > KPULSE_BLOCK_LAT_BOUNDS)
+		slot = KPULSE_BLOCK_LAT_BOUNDS;
+	h->lat_slots[slot]++;
+	/* Smallest bucket that holds it: bytes <= 2^(9 + slot). */
+	slot = bytes > (1u << KPULSE_BLOCK_SIZE_MIN_SHIFT)
+		       ? log2_u64(bytes - 1) + 1 - KPULSE_BLOCK_SIZE_MIN_SHIFT
+		       : 0;
+	if (slot > KPULSE_BLOCK_SIZE_BOUNDS)
+		slot = KPULSE_BLOCK_SIZE_BOUNDS;
+	h->size_slots[slot]++;
+	h->lat_sum_ns += ns;
+	h->queue_sum_ns += queued;
+	h->bytes += bytes;
+	h->count++;
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(block_rq_issue_btf, struct request *rq)
+{
+	return handle_issue(rq, true);
+}
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(block_rq_issue_raw, struct request *rq)
+{
+	return handle_issue(rq, false);
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(block_rq_complete_btf, struct request *rq, int error, unsigned int nr_bytes)
+{
+	return handle_complete(rq, true);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(block_rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
+{
+	return handle_complete(rq, false);
+}
