@@ -37,9 +37,9 @@ static const struct flag fd_flags[] = {
 	{"collector.fd.syscalls", FLAG_BOOL, &fd_syscalls,
 	 "Also count descriptors opened, closed and refused by errno (kpulse_fd_opened_total, "
 	 "...) from ~50 syscalls:* tracepoints. Off by default: any syscall tracepoint sends "
-	 "every syscall of every task through the kernel's slow path. Measured on a 2-vCPU "
-	 "KVM guest, Linux 6.18: open+close loop FD_COST_OPENCLOSE, getppid loop "
-	 "FD_COST_GETPPID, pinned perf bench sched pipe FD_COST_PIPE slower"},
+	 "every syscall of every task through the kernel's slow path: make bench on a 2-vCPU "
+	 "KVM guest, Linux 6.18, measured a getppid loop 21 % slower with them, an open+close "
+	 "loop 16 %, 64 B UDP on loopback 7 %, pinned perf bench sched pipe 3 %"},
 	{NULL},
 };
 
