@@ -37,7 +37,7 @@ BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1
 	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git libjs-dygraphs
 TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
 	libfuse3-dev fuse3 ethtool systemd chromium prometheus-alertmanager victoria-metrics \
-	help2man
+	help2man libclang-rt-14-dev
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
@@ -49,7 +49,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
-	test-deps bench-deps docs man install uninstall
+	test-deps bench-deps docs man install uninstall fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -131,6 +131,36 @@ $(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
 
 unit: $(UNIT_BINS) $(ASAN_BINS) $(OUTPUT)/asan/kpulse
 
+# Fuzzing: each tests/fuzz/fuzz_<name>.c is a libFuzzer harness for one entry point, linked
+# against the library built again with clang and the sanitizers into .output/fuzz/. Adding
+# a harness is adding a file; its seeds are tests/fuzz/corpus/<name>/ and the fixtures named
+# on its "fuzz-seeds:" line. `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-Wno-gnu-variable-sized-type-not-at-end
+FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
+
+$(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		-DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' -c $< -o $@
+
+$(OUTPUT)/fuzz/libkpulse.a: $(FUZZ_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(OUTPUT)/fuzz/libkpulse.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
+		$(OUTPUT)/fuzz/libkpulse.a $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
+
 # Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers.
 TEST_PROGS := $(OUTPUT)/hangfs
 
@@ -203,7 +233,7 @@ run: deps
 
 # Every test: unit (plain and sanitized), BPF against real workloads, end to end.
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all unit test-progs
+	$(Q)$(MAKE) --no-print-directory all unit test-progs fuzz-build
 	$(Q)tests/run
 
 # Cost figures against DESIGN.md's targets; prints a table, writes docs/BENCHMARKS.md.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgroup v2 mount discovery and the id → path map, rescanned on demand. */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cgroup.h"
+#include "log.h"
 #include "mountinfo.h"
+#include "procfs.h"
 
 int cgroup__find_mount(const char *procfs, char *out, size_t len)
 {
@@ -19,7 +22,7 @@ int cgroup__find_mount(const char *procfs, char *out, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/self/mountinfo", procfs);
-	f = fopen(path, "re");
+	f = procfs__fopen(path);
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
@@ -107,39 +110,73 @@ static int add_node(struct cgroups *c, uint64_t id, const char *path)
 	return 0;
 }
 
-/* Depth-first walk of the directories under @dirfd, which is the cgroup @path. */
-static int walk(struct cgroups *c, int dirfd, const char *path)
+/*
+ * Add the subdirectories of node @i (its directory open as @dirfd, which is closed) as new
+ * nodes, at the end of the list.
+ */
+static int add_children(struct cgroups *c, size_t i, int dirfd)
 {
-	char child[4096];
+	const char *path = c->nodes[i].path; /* its own allocation: stays valid as nodes grow */
 	struct dirent *de;
 	struct stat st;
+	char *child;
+	int err = 0;
 	DIR *d;
-	int err = 0, fd;
 
 	d = fdopendir(dirfd);
 	if (!d) {
+		err = -errno;
 		close(dirfd);
-		return -errno;
+		return err;
 	}
 	while (!err && (de = readdir(d))) {
 		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
 			continue; /* removed while we walked */
-		if (fstat(fd, &st)) {
-			close(fd);
+		if (strlen(path) + 1 + strlen(de->d_name) >= PATH_MAX) {
+			/* Its path cannot be stat()ed (cgroups__alive): leave it out, and what
+			 * is below it, so a deep tree cannot make the list grow as depth². */
+			if (!c->warned_long)
+				log_warn("cgroups below %.80s... have paths longer than %d bytes: "
+					 "their time is not counted per cgroup",
+					 path, PATH_MAX);
+			c->warned_long = true;
 			continue;
 		}
-		snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "", de->d_name);
+		if (asprintf(&child, "%s/%s", strcmp(path, "/") ? path : "", de->d_name) < 0) {
+			err = -ENOMEM;
+			break;
+		}
 		err = add_node(c, st.st_ino, child);
-		if (err)
-			close(fd);
-		else
-			err = walk(c, fd, child);
+		free(child);
 	}
 	closedir(d);
 	return err;
+}
+
+/* Is @parent the directory that holds @path ("/a" holds "/a/b", "/" holds "/a")? */
+static bool holds(const char *parent, const char *path)
+{
+	const char *name = strrchr(path, '/');
+	size_t len = name - path;
+
+	return len ? strlen(parent) == len && !strncmp(parent, path, len) : !strcmp(parent, "/");
+}
+
+/*
+ * Open node @i's directory: relative to @lastfd when that is its parent (a walk down one
+ * branch costs one lookup per level), else by its path from the mount.
+ */
+static int open_node(const struct cgroups *c, int mountfd, size_t i, size_t last, int lastfd)
+{
+	const char *path = c->nodes[i].path;
+
+	if (lastfd >= 0 && holds(c->nodes[last].path, path))
+		return openat(lastfd, strrchr(path, '/') + 1,
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return openat(mountfd, strcmp(path, "/") ? path + 1 : ".",
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -149,26 +186,62 @@ static int cmp_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/*
+ * Depth-first, without recursion: a stack of node indexes on the heap, and one directory
+ * open at a time (plus the last one, to open its children relative to it). A tree of any
+ * depth costs neither stack nor descriptors: a ~1 900-level tree overflowed the stack of
+ * the recursive walk this replaces (4 KiB of path per level), at every start.
+ */
 int cgroups__scan(struct cgroups *c)
 {
+	size_t *stack = NULL, top = 0, cap = 0, i, k, first, last = 0;
+	int mountfd, fd, lastfd = -1, err;
 	struct stat st;
-	int fd, err;
 
 	free_nodes(c);
-	fd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	mountfd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mountfd < 0)
 		return -errno;
-	if (fstat(fd, &st)) {
+	if (fstat(mountfd, &st)) {
 		err = -errno;
-		close(fd);
+		close(mountfd);
 		return err;
 	}
 	err = add_node(c, st.st_ino, "/");
-	if (err) {
-		close(fd);
-		return err;
+	first = 0;
+	while (!err) {
+		/* Push what the last directory held; the next node is then one of its children. */
+		if (cap < top + (c->n - first)) {
+			size_t *p;
+
+			cap = (top + (c->n - first)) * 2;
+			p = realloc(stack, cap * sizeof(*stack));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			stack = p;
+		}
+		for (k = c->n; k > first; k--)
+			stack[top++] = k - 1;
+		if (!top)
+			break;
+		i = stack[--top];
+		fd = open_node(c, mountfd, i, last, lastfd);
+		if (lastfd >= 0)
+			close(lastfd);
+		lastfd = -1;
+		first = c->n;
+		if (fd < 0)
+			continue; /* removed since it was listed */
+		last = i;
+		lastfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		err = add_children(c, i, fd);
 	}
-	err = walk(c, fd, "/");
+	if (lastfd >= 0)
+		close(lastfd);
+	close(mountfd);
+	free(stack);
 	qsort(c->nodes, c->n, sizeof(*c->nodes), cmp_id);
 	return err;
 }

@@ -25,6 +25,7 @@ struct cgroups {
 	struct filter filter;
 	struct cgroup_node *nodes; /* sorted by id after a scan */
 	size_t n, cap;
+	bool warned_long; /* a path beyond PATH_MAX was logged */
 };
 
 /* Find the cgroup2 mount in <procfs>/self/mountinfo; -ENOENT if cgroup2 is not mounted. */

@@ -23,7 +23,7 @@ static const struct metric_desc cpu_mode_ratio = {
 	METRIC_GAUGE,
 	"mode",
 	"Share of all CPUs' time in each mode over the last sampler interval (the /proc/stat "
-	"'cpu' line); the modes sum to 1.",
+	"cpuN lines of the CPUs online throughout it); the modes sum to 1.",
 	METRIC_HISTORY,
 };
 
@@ -36,16 +36,25 @@ static const struct metric_desc *const cpu_metrics[] = {
 struct cpu_prev {
 	uint64_t ticks[CPU_NMODES];
 	uint32_t present;
+	uint64_t round; /* the reading this CPU's line was last in; 0: never */
 };
 
 struct cpu {
 	const char *procfs;
 	struct procfs_buf buf;
 	double user_hz;
-	/* Per CPU (index cpu + 1; 0 is the all-CPU line): the last exported tick counts. */
+	/* Per CPU number: the last exported tick counts, kept while a CPU is offline. */
 	struct cpu_prev *prev;
 	size_t nprev;
+	uint64_t round; /* readings so far */
 	uint32_t warned;
+};
+
+enum cpu_warn {
+	WARN_READ = 1u << 0,
+	WARN_MODES = 1u << 1,
+	WARN_NO_CPU = 1u << 2,
+	WARN_TWICE = 1u << 3,
 };
 
 static int cpu_init(struct collector *c, const struct kpulse_config *cfg)
@@ -64,7 +73,7 @@ static int cpu_init(struct collector *c, const struct kpulse_config *cfg)
 
 static struct cpu_prev *prev_of(struct cpu *s, int cpu)
 {
-	size_t i = (size_t)(cpu + 1);
+	size_t i = (size_t)cpu;
 
 	if (i >= s->nprev) {
 		size_t n = i + 16;
@@ -110,54 +119,73 @@ static const char *next_line(const char *line)
 	return eol ? eol + 1 : NULL;
 }
 
+/*
+ * The mode ratios are the sum of the per-CPU lines' deltas, over the CPUs online at both
+ * ends of the interval, not the delta of the all-CPU "cpu" line: that line sums every
+ * possible CPU (fs/proc/stat.c), and get_idle_time() counts an offline CPU's idle from
+ * kcpustat instead of the NO_HZ clock, so the total idle jumps when a CPU goes offline and
+ * back. Measured here: idle 0.956 in the interval of an offline with the other CPU 100 %
+ * busy, then idle 0 for 25-30 s after the online while it really was ~49 %.
+ */
 static int cpu_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
+	const uint32_t all = (1u << CPU_NMODES) - 1;
 	struct cpu *s = c->priv;
+	double agg[CPU_NMODES] = {0}, total = 0;
+	bool seen_cpu = false, have_ratio = false;
 	const char *line;
-	bool seen_total = false;
 	int err, m;
 
 	err = procfs__read(s->procfs, "stat", &s->buf);
 	if (err) {
-		procfs__warn_once(&s->warned, 1u << 0, "failed to read %s/stat: %s", s->procfs,
-				  strerror(-err));
+		procfs__warn_once(&s->warned, WARN_READ, "failed to read %s/stat: %s", s->procfs,
+				  procfs__strerror(err));
 		return err;
 	}
-	s->warned &= ~(1u << 0);
+	s->warned &= ~WARN_READ;
+	s->round++;
 	for (line = s->buf.data; line && *line; line = next_line(line)) {
 		struct cpustat cs;
 		struct cpu_prev *p;
-		uint64_t delta[CPU_NMODES], sum = 0;
-		bool had_all;
+		uint64_t delta[CPU_NMODES];
+		bool had_all, was_online;
 		char label[16];
 
 		if (strncmp(line, "cpu", 3))
 			break; /* the cpu lines come first */
 		if (procstat__parse_cpu(line, &cs))
 			continue;
-		if (cs.present != (1u << CPU_NMODES) - 1)
+		seen_cpu = true;
+		if (cs.cpu < 0)
+			continue; /* the all-CPU line: see above */
+		if (cs.present != all)
 			procfs__warn_once(
-				&s->warned, 1u << 1,
+				&s->warned, WARN_MODES,
 				"%s/stat: a cpu line lacks some of the 8 modes or has a "
 				"value that is not a number; those modes are not exported",
 				s->procfs);
 		p = prev_of(s, cs.cpu);
 		if (!p)
 			return -ENOMEM;
-		had_all = p->present == (1u << CPU_NMODES) - 1;
-		for (m = 0; m < CPU_NMODES; m++) {
-			delta[m] = advance(p, &cs, m);
-			sum += delta[m];
-		}
-		if (cs.cpu < 0) {
-			seen_total = true;
-			/* Ratios only from a line whose 8 modes all parsed, now and before. */
-			if (!had_all || cs.present != (1u << CPU_NMODES) - 1 || !sum)
-				continue;
-			for (m = 0; m < CPU_NMODES; m++)
-				mset__add(out, &cpu_mode_ratio, (double)delta[m] / (double)sum,
-					  cpu_mode__name(m));
+		if (p->round == s->round) {
+			procfs__warn_once(
+				&s->warned, WARN_TWICE,
+				"%s/stat: cpu%d is listed twice; only its first line counts",
+				s->procfs, cs.cpu);
 			continue;
+		}
+		had_all = p->present == all;
+		was_online = p->round && p->round == s->round - 1;
+		p->round = s->round;
+		for (m = 0; m < CPU_NMODES; m++)
+			delta[m] = advance(p, &cs, m);
+		/* A CPU that just came online has no interval yet; neither has a partial line. */
+		if (was_online && had_all && cs.present == all) {
+			have_ratio = true;
+			for (m = 0; m < CPU_NMODES; m++) {
+				agg[m] += (double)delta[m];
+				total += (double)delta[m];
+			}
 		}
 		snprintf(label, sizeof(label), "%d", cs.cpu);
 		for (m = 0; m < CPU_NMODES; m++)
@@ -165,10 +193,13 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 				mset__add(out, &cpu_mode_seconds, (double)p->ticks[m] / s->user_hz,
 					  label, cpu_mode__name(m));
 	}
-	if (!seen_total) {
-		procfs__warn_once(&s->warned, 1u << 2, "%s/stat has no 'cpu' line", s->procfs);
+	if (!seen_cpu) {
+		procfs__warn_once(&s->warned, WARN_NO_CPU, "%s/stat has no 'cpu' line", s->procfs);
 		return -ENODATA;
 	}
+	if (have_ratio && total > 0)
+		for (m = 0; m < CPU_NMODES; m++)
+			mset__add(out, &cpu_mode_ratio, agg[m] / total, cpu_mode__name(m));
 	return 0;
 }
 

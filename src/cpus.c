@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cpus.h"
+#include "procfs.h"
 
 int cpus__parse_list(const char *s, bool *online, size_t n)
 {
@@ -40,15 +41,14 @@ int cpus__parse_list(const char *s, bool *online, size_t n)
 
 int cpus__read_online(const char *sysfs, bool *online, size_t n)
 {
-	char path[512], line[4096];
-	FILE *f;
+	struct procfs_buf b = {};
+	char path[512];
 	int err;
 
 	snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sysfs);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	err = fgets(line, sizeof(line), f) ? cpus__parse_list(line, online, n) : -EINVAL;
-	fclose(f);
+	err = procfs__read_path(path, &b);
+	if (!err)
+		err = cpus__parse_list(b.data, online, n);
+	procfs__buf_free(&b);
 	return err;
 }

@@ -253,7 +253,7 @@ static int disk_sample(struct collector *c, const struct tick *t, struct mset *o
 		err = 0; /* no block device at all is a valid answer */
 	if (err) {
 		procfs__warn_once(&d->warned, 1u << 0, "failed to read %s/diskstats: %s", d->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		d->prev_ns = 0;
 		return err;
 	}

@@ -19,6 +19,7 @@
 #include "fd_parse.h"
 #include "loader.h"
 #include "log.h"
+#include "procfs.h"
 #include "rate.h"
 
 #define SYSCALL_EVENTS "/sys/kernel/tracing/events/syscalls"
@@ -669,24 +670,17 @@ static int add_processes(struct fd *f, struct mset *out)
 
 static void add_file_nr(struct fd *f, struct mset *out)
 {
-	char path[512], text[128];
+	struct procfs_buf b = {};
 	uint64_t alloc, max;
-	ssize_t n;
-	int fd, err;
+	char path[512];
+	int err;
 
 	snprintf(path, sizeof(path), "%s/sys/fs/file-nr", f->cfg->procfs);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	n = read(fd, text, sizeof(text) - 1);
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		goto fail;
-	text[n] = '\0';
-	err = fd__parse_file_nr(text, &alloc, &max);
+	/* Never blocks (a FIFO there is refused), bounded, and a cut line is left out. */
+	err = procfs__read_path(path, &b);
+	if (!err)
+		err = fd__parse_file_nr(b.data, &alloc, &max);
+	procfs__buf_free(&b);
 	if (err)
 		goto fail;
 	mset__add(out, &allocated, (double)alloc);
@@ -698,7 +692,7 @@ fail:
 	if (!f->file_nr_logged)
 		log_warn("failed to read %s: %s; kpulse_fd_allocated and kpulse_fd_maximum are "
 			 "not exported",
-			 path, err == -EINVAL ? "unexpected content" : strerror(-err));
+			 path, err == -EINVAL ? "unexpected content" : procfs__strerror(err));
 	f->file_nr_logged = true;
 }
 

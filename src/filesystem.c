@@ -301,7 +301,7 @@ static int filesystem_sample(struct collector *c, const struct tick *t, struct m
 	err = read_mounts(fs, &n);
 	if (err) {
 		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/%s: %s", fs->procfs,
-				  fs->mountinfo, strerror(-err));
+				  fs->mountinfo, procfs__strerror(err));
 		return err;
 	}
 	fs->warned &= ~(1u << 0);

@@ -64,7 +64,8 @@ enum host_warn {
 
 struct host {
 	const char *procfs, *sysfs;
-	struct procfs_buf buf;
+	struct procfs_buf buf;	/* cpuinfo at start, then loadavg */
+	struct procfs_buf stat; /* a buffer per file: each logs its own cut line once */
 	char cpu_model[256];
 	bool online[HOST_MAX_CPUS];
 	uint32_t warned;
@@ -84,7 +85,7 @@ static int host_init(struct collector *c, const struct kpulse_config *cfg)
 	err = procfs__read(h->procfs, "cpuinfo", &h->buf);
 	if (err)
 		log_warn("failed to read %s/cpuinfo: %s; cpu_model is empty", h->procfs,
-			 strerror(-err));
+			 procfs__strerror(err));
 	else if (cpuinfo__model(h->buf.data, h->cpu_model, sizeof(h->cpu_model)))
 		log_warn("no CPU model line in %s/cpuinfo; cpu_model is empty", h->procfs);
 	return 0;
@@ -114,7 +115,7 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 	} else {
 		procfs__warn_once(&h->warned, WARN_ONLINE,
 				  "failed to read online CPUs under %s: %s", h->sysfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		ret = err;
 	}
 
@@ -132,19 +133,19 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 		h->warned &= ~WARN_LOADAVG;
 	} else {
 		procfs__warn_once(&h->warned, WARN_LOADAVG, "failed to read %s/loadavg: %s",
-				  h->procfs, strerror(-err));
+				  h->procfs, procfs__strerror(err));
 		ret = err;
 	}
 
-	err = procfs__read(h->procfs, "stat", &h->buf);
+	err = procfs__read(h->procfs, "stat", &h->stat);
 	if (!err)
-		err = procstat__btime(h->buf.data, &btime);
+		err = procstat__btime(h->stat.data, &btime);
 	if (!err) {
 		mset__add(out, &boot_time, (double)btime);
 		h->warned &= ~WARN_STAT;
 	} else {
 		procfs__warn_once(&h->warned, WARN_STAT, "no boot time in %s/stat: %s", h->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		ret = err;
 	}
 	return ret;
@@ -157,6 +158,7 @@ static void host_destroy(struct collector *c)
 	if (!h)
 		return;
 	procfs__buf_free(&h->buf);
+	procfs__buf_free(&h->stat);
 	free(h);
 	c->priv = NULL;
 }

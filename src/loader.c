@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -143,14 +144,25 @@ bool loader__probe_tp_btf(const char *tp)
 	return true;
 }
 
+/* A name from @btf, "" when the offset is out of range (BTF from anywhere is checked). */
+static const char *btf_name(const struct btf *btf, __u32 off)
+{
+	const char *n = btf__name_by_offset(btf, off);
+
+	return n ? n : "";
+}
+
 /*
  * A text signature of BTF type @id: what the bytes mean, not just how many there are.
  * Struct and member names, offsets and sizes, recursively; typedefs and qualifiers are
- * looked through (renaming a typedef does not change a layout).
+ * looked through (renaming a typedef does not change a layout). Bounded: at most 8 levels
+ * and 64 typedef or qualifier steps, so a BTF whose types refer to themselves (the kernel
+ * rejects those, a fuzzer does not) ends in "loop" instead of never.
  */
 static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size_t *pos, int depth)
 {
 	const struct btf_type *t;
+	int steps = 0;
 	__u16 i;
 
 #define PUT(...)                                                                                   \
@@ -159,10 +171,14 @@ static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size
 			*pos += snprintf(out + *pos, len - *pos, __VA_ARGS__);                     \
 	} while (0)
 	t = btf__type_by_id(btf, id);
-	while (t && (btf_is_typedef(t) || btf_is_mod(t)))
+	while (t && (btf_is_typedef(t) || btf_is_mod(t)) && steps++ < 64)
 		t = btf__type_by_id(btf, t->type);
-	if (!t) {
+	if (!t || btf_kind(t) == BTF_KIND_UNKN) { /* id 0, or out of range */
 		PUT("void");
+		return;
+	}
+	if (steps > 64 || depth >= 8) {
+		PUT("%s", steps > 64 ? "loop" : "...");
 		return;
 	}
 	if (btf_is_int(t)) {
@@ -170,11 +186,10 @@ static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size
 	} else if (btf_is_composite(t)) {
 		const struct btf_member *m = btf_members(t);
 
-		PUT("%s %s(%u){", btf_is_struct(t) ? "struct" : "union",
-		    btf__name_by_offset(btf, t->name_off), t->size);
-		for (i = 0; i < btf_vlen(t) && depth < 8; i++, m++) {
-			PUT("%s@%u:", btf__name_by_offset(btf, m->name_off),
-			    btf_member_bit_offset(t, i));
+		PUT("%s %s(%u){", btf_is_struct(t) ? "struct" : "union", btf_name(btf, t->name_off),
+		    t->size);
+		for (i = 0; i < btf_vlen(t) && *pos < len; i++, m++) {
+			PUT("%s@%u:", btf_name(btf, m->name_off), btf_member_bit_offset(t, i));
 			btf_sig(btf, m->type, out, len, pos, depth + 1);
 			PUT(";");
 		}
@@ -192,16 +207,29 @@ static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size
 #undef PUT
 }
 
+bool loader__btf_same_type(const struct btf *a, __u32 a_id, const struct btf *b, __u32 b_id,
+			   char *why, size_t len)
+{
+	char sa[2048], sb[2048];
+	size_t pa = 0, pb = 0;
+
+	sa[0] = sb[0] = '\0';
+	btf_sig(a, a_id, sa, sizeof(sa), &pa, 0);
+	btf_sig(b, b_id, sb, sizeof(sb), &pb, 0);
+	if (!strcmp(sa, sb))
+		return true;
+	snprintf(why, len, "pinned %.400s, now %.400s", sa, sb);
+	return false;
+}
+
 /* Same BTF key and value types? A layout change that keeps the sizes shows up here. */
 static bool btf_compatible(const struct bpf_map_info *info, struct bpf_object *obj,
 			   const struct bpf_map *map, char *why, size_t len)
 {
 	const struct btf *ours = bpf_object__btf(obj);
-	char a[2048], b[2048];
 	struct btf *theirs;
-	size_t pa, pb;
+	char diff[1024];
 	bool same;
-	int k;
 
 	if (!ours || !bpf_map__btf_value_type_id(map))
 		return true; /* nothing to compare with */
@@ -214,17 +242,15 @@ static bool btf_compatible(const struct bpf_map_info *info, struct bpf_object *o
 		snprintf(why, len, "cannot read the pinned map's BTF: %s", strerror(errno));
 		return false;
 	}
-	same = true;
-	for (k = 0; k < 2 && same; k++) {
-		pa = pb = 0;
-		btf_sig(theirs, k ? info->btf_value_type_id : info->btf_key_type_id, a, sizeof(a),
-			&pa, 0);
-		btf_sig(ours, k ? bpf_map__btf_value_type_id(map) : bpf_map__btf_key_type_id(map),
-			b, sizeof(b), &pb, 0);
-		same = !strcmp(a, b);
+	same = loader__btf_same_type(theirs, info->btf_key_type_id, ours,
+				     bpf_map__btf_key_type_id(map), diff, sizeof(diff));
+	if (!same)
+		snprintf(why, len, "key type differs: %.900s", diff);
+	if (same) {
+		same = loader__btf_same_type(theirs, info->btf_value_type_id, ours,
+					     bpf_map__btf_value_type_id(map), diff, sizeof(diff));
 		if (!same)
-			snprintf(why, len, "%s type differs: pinned %.400s, now %.400s",
-				 k ? "value" : "key", a, b);
+			snprintf(why, len, "value type differs: %.900s", diff);
 	}
 	btf__free(theirs);
 	return same;
@@ -253,6 +279,37 @@ static bool pinned_compatible(int fd, struct bpf_object *obj, const struct bpf_m
 		return false;
 	}
 	return btf_compatible(&info, obj, map, why, len);
+}
+
+int loader__lock_pin_path(const char *dir, char *why, size_t len)
+{
+	int fd, err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		snprintf(why, len, "failed to create pin directory %s: %s", dir, strerror(errno));
+		return err;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, len, "failed to open pin directory %s: %s", dir, strerror(errno));
+		return err;
+	}
+	/* Never closed: the kernel drops the lock when the process ends, kill -9 included. */
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return 0;
+	err = -errno;
+	close(fd);
+	if (err == -EWOULDBLOCK)
+		snprintf(why, len,
+			 "another kpulse is running with --bpf.pin-path=%s: sharing its maps would "
+			 "count every eBPF event twice; stop it, or give each instance its own "
+			 "--bpf.pin-path",
+			 dir);
+	else
+		snprintf(why, len, "failed to lock pin directory %s: %s", dir, strerror(-err));
+	return err;
 }
 
 int loader__pin_maps(struct bpf_object *obj, const char *dir)

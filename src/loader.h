@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 /* 0 if this process may load and attach BPF programs; else -EPERM and @why says what. */
@@ -24,12 +25,26 @@ int loader__mount_tracefs(void);
 /* true if tp_btf programs can attach to @tp (a raw tracepoint name such as "sched_switch"). */
 bool loader__probe_tp_btf(const char *tp);
 /*
+ * Take an exclusive lock on the pin directory @dir (created if missing) for the life of the
+ * process. Two instances pinning to one directory share their maps, and both attach
+ * programs that add to them: every eBPF counter would count each event twice. -EWOULDBLOCK
+ * (and @why saying what to do) if another process holds it.
+ */
+int loader__lock_pin_path(const char *dir, char *why, size_t len);
+/*
  * Pin every map of @obj (not .bss/.rodata) under @dir as <dir>/<map name>: a compatible
  * map already pinned there is reused, so counters survive a restart; an incompatible one
  * (another layout after an upgrade) is logged and replaced. Call between open and load.
  * @dir NULL or "" disables pinning.
  */
 int loader__pin_maps(struct bpf_object *obj, const char *dir);
+/*
+ * Do type @a_id of @a and type @b_id of @b have the same layout (names, offsets, sizes,
+ * nested)? If not, @why says how they differ. Any BTF is safe here, even one whose types
+ * refer to themselves; the pinned-map check uses it for key and value types.
+ */
+bool loader__btf_same_type(const struct btf *a, __u32 a_id, const struct btf *b, __u32 b_id,
+			   char *why, size_t len);
 /*
  * Run the BPF iterator behind @link once and read everything it writes into *@buf, which
  * grows as needed (*@cap bytes) and can be kept across calls; *@len is what was read.

@@ -281,7 +281,7 @@ static int start_collectors(void)
 {
 	struct collector *const *c;
 	bool bpf = false;
-	char why[256];
+	char why[512];
 	int err;
 
 	for (c = kpulse_collectors; *c; c++)
@@ -300,6 +300,11 @@ static int start_collectors(void)
 		if (cfg.pin_path[0] && !strncmp(cfg.pin_path, "/sys/fs/bpf/", 12) &&
 		    loader__mount_bpffs())
 			return -EIO;
+		if (cfg.pin_path[0] &&
+		    (err = loader__lock_pin_path(cfg.pin_path, why, sizeof(why)))) {
+			log_error("%s", why);
+			return err;
+		}
 	}
 	for (c = kpulse_collectors; *c; c++) {
 		if (!(*c)->enabled)

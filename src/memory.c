@@ -66,14 +66,20 @@ static int memory_sample(struct collector *c, const struct tick *t, struct mset 
 	int err, i;
 
 	err = procfs__read(m->procfs, "meminfo", &m->buf);
-	if (!err)
-		err = meminfo__parse(m->buf.data, &mi);
 	if (err) {
 		procfs__warn_once(&m->warned, 1u << 31, "failed to read %s/meminfo: %s", m->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		return err;
 	}
-	m->warned &= ~(1u << 31);
+	if (meminfo__parse(m->buf.data, &mi)) {
+		/* Say what is wrong with the file: it was read, it just holds nothing usable. */
+		procfs__warn_once(&m->warned, 1u << 30,
+				  "%s/meminfo has no line kpulse exports (MemTotal, MemFree, ...) "
+				  "in the form 'Key: <number> kB'; memory metrics are not exported",
+				  m->procfs);
+		return -EBADMSG;
+	}
+	m->warned &= ~(3u << 30);
 	for (i = 0; i < MEMINFO_NFIELDS; i++) {
 		if (mi.present & (1u << i)) {
 			/* kB is 1024 bytes here (the kernel shifts pages by PAGE_SHIFT - 10). */

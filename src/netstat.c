@@ -224,7 +224,7 @@ static int sample_snmp(struct netstat *n, struct mset *out)
 			if (err) {
 				procfs__warn_once(&n->warned, i ? WARN_NETSTAT : WARN_SNMP,
 						  "netstat: failed to read %s/%s: %s", n->procfs,
-						  rel, strerror(-err));
+						  rel, procfs__strerror(err));
 				if (!i)
 					return err;
 			} else {
@@ -256,7 +256,7 @@ static void sample_sockstat(struct netstat *n, struct mset *out)
 		procfs__warn_once(&n->warned, WARN_SOCKSTAT,
 				  "netstat: no TCP tw in %s/net/sockstat (%s); "
 				  "kpulse_tcp_time_wait is not exported",
-				  n->procfs, strerror(-err));
+				  n->procfs, procfs__strerror(err));
 		return;
 	}
 	mset__add(out, &tcp_time_wait, (double)tw);
@@ -288,7 +288,7 @@ static int sample_softnet(struct netstat *n, struct mset *out)
 	if (err) {
 		procfs__warn_once(&n->warned, WARN_SOFTNET,
 				  "netstat: failed to read %s/net/softnet_stat: %s", n->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		return 0;
 	}
 	for (line = n->buf.data; line && *line; index++) {

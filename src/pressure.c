@@ -211,7 +211,7 @@ static int sample_host(struct pressure *p)
 		if (err == -ENOENT || err == -EOPNOTSUPP)
 			continue; /* PSI off: reported once below */
 		procfs__warn_once(&p->warned, WARN_RES << r, "pressure: failed to read %s/%s: %s",
-				  p->procfs, rel, strerror(-err));
+				  p->procfs, rel, procfs__strerror(err));
 	}
 	return ok;
 }

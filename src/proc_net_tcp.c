@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "proc_net_tcp.h"
+#include "procfs.h"
 
 /* Parse exactly @min..@max hex digits at *@p into @out; advance *@p. */
 static int hex(const char **p, int min, int max, unsigned long long *out)
@@ -87,7 +88,7 @@ int proc_net_tcp__count_listeners(const char *path, const uint16_t *ports, size_
 	size_t i;
 	FILE *f;
 
-	f = fopen(path, "re");
+	f = procfs__fopen(path);
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {

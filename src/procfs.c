@@ -8,31 +8,130 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "log.h"
 #include "procfs.h"
 
-int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
+int procfs__open(const char *path)
 {
-	char path[4096];
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EMEDIUMTYPE;
+	}
+	return fd;
+}
+
+FILE *procfs__fopen(const char *path)
+{
+	int fd = procfs__open(path);
+	FILE *f;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
+/* Grow @b so that at least 4 KiB are free, up to PROCFS_READ_MAX + 1 (the NUL). */
+static int grow(struct procfs_buf *b)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= 4096 || b->cap == PROCFS_READ_MAX + 1)
+		return 0;
+	cap = b->cap ? b->cap * 2 : 16384;
+	if (cap > PROCFS_READ_MAX + 1)
+		cap = PROCFS_READ_MAX + 1;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* FNV-1a of @s, never 0 (0 means "nothing logged"). */
+static uint64_t path_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/*
+ * Drop a last line that has no newline; false if nothing is left. Logged once per path
+ * until that path reads whole again, even when one buffer serves several files.
+ */
+static bool drop_cut_line(const char *path, struct procfs_buf *b)
+{
+	uint64_t h = path_hash(path);
+	size_t len = b->len;
+
+	if (!len || b->data[len - 1] == '\n') {
+		if (b->cut_logged == h)
+			b->cut_logged = 0;
+		return len > 0;
+	}
+	while (len && b->data[len - 1] != '\n')
+		len--;
+	if (b->cut_logged != h)
+		log_warn("%s: the last line is cut (no newline at the end of the file): '%.40s'; "
+			 "it is left out",
+			 path, b->data + len);
+	b->cut_logged = h;
+	b->len = len;
+	b->data[len] = '\0';
+	return len > 0;
+}
+
+int procfs__read_path(const char *path, struct procfs_buf *b)
+{
 	ssize_t n;
 	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = procfs__open(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	b->len = 0;
 	for (;;) {
-		if (b->cap - b->len < 4096) {
-			size_t cap = b->cap ? b->cap * 2 : 16384;
-			char *p = realloc(b->data, cap);
+		err = grow(b);
+		if (err)
+			break;
+		if (b->len == PROCFS_READ_MAX) {
+			char c;
 
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			b->data = p;
-			b->cap = cap;
+			/* Full: one more byte means the file is larger than we read. */
+			n = read(fd, &c, 1);
+			if (n > 0)
+				err = -EFBIG;
+			else if (n < 0 && errno == EINTR)
+				continue;
+			else if (n < 0)
+				err = -errno;
+			break;
 		}
 		/* procfs files are generated per read(): read to EOF, keep one byte for NUL. */
 		n = read(fd, b->data + b->len, b->cap - b->len - 1);
@@ -47,11 +146,37 @@ int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
 		b->len += n;
 	}
 	close(fd);
+	if (err == -EFBIG) {
+		/* Do not keep 16 MiB for a file that is not what it should be. */
+		procfs__buf_free(b);
+		return err;
+	}
 	if (b->data)
 		b->data[b->len] = '\0';
-	if (!err && !b->len)
-		err = -ENODATA;
-	return err;
+	if (err)
+		return err;
+	if (!drop_cut_line(path, b))
+		return -ENODATA;
+	/* A file that shrank (mounts went away) gives back what it no longer needs. */
+	if (b->cap > (1u << 20) && b->len < b->cap / 4) {
+		size_t cap = b->len * 2 > 16384 ? b->len * 2 : 16384;
+		char *p = realloc(b->data, cap);
+
+		if (p) {
+			b->data = p;
+			b->cap = cap;
+		}
+	}
+	return 0;
+}
+
+int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, rel) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return procfs__read_path(path, b);
 }
 
 void procfs__buf_free(struct procfs_buf *b)
@@ -59,6 +184,22 @@ void procfs__buf_free(struct procfs_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+const char *procfs__strerror(int err)
+{
+	switch (err) {
+	case -EMEDIUMTYPE:
+		return "not a regular file (a FIFO, a device or a socket?): kpulse reads only "
+		       "regular files there; check --path.procfs and --path.sysfs";
+	case -EFBIG:
+		return "larger than the 16 MiB kpulse reads from one file: not a /proc file? "
+		       "check --path.procfs";
+	case -ENODATA:
+		return "no complete line in it (empty, or cut before its first newline)";
+	default:
+		return strerror(-err);
+	}
 }
 
 static bool is_blank(char c)

@@ -11,16 +11,45 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Most one file may hold. The largest real ones (mountinfo with 100 000 mounts, diskstats
+ * with as many devices) stay below it; a 100 MB file or /dev/zero under --path.procfs
+ * must not become 100 MB of kpulse's memory.
+ */
+#define PROCFS_READ_MAX (16u << 20)
 
 /* A growing buffer reused tick after tick, so reading a file costs no allocation. */
 struct procfs_buf {
 	char *data; /* NUL-terminated after procfs__read */
 	size_t len, cap;
+	uint64_t cut_logged; /* hash of the path whose cut last line was logged; 0: none */
 };
 
-/* Read <@root>/<@rel> whole into @b; -errno on failure, -ENODATA if it is empty. */
+/*
+ * Open @path for reading without ever blocking a tick: O_NONBLOCK, so a FIFO put where a
+ * /proc file should be cannot hold open() or read(), and only regular files are accepted
+ * (every procfs and sysfs file is one; a FIFO, a device such as /dev/zero or a socket is
+ * not: -EMEDIUMTYPE, an errno no procfs or sysfs file returns, unlike EOPNOTSUPP of
+ * /proc/pressure with PSI off). Returns the descriptor or -errno.
+ */
+int procfs__open(const char *path);
+/* procfs__open as a stdio stream, for line-by-line readers; NULL with errno set. */
+FILE *procfs__fopen(const char *path);
+/*
+ * Read <@root>/<@rel> whole into @b, opened with procfs__open. At most PROCFS_READ_MAX
+ * bytes (-EFBIG beyond, and the buffer is released). The kernel ends every line with a
+ * newline, so a last line without one was cut (a file truncated or still being written):
+ * it is dropped here, logged once, and the parsers only ever see complete lines.
+ * -ENODATA if no complete line is left; other -errno from open() and read().
+ */
 int procfs__read(const char *root, const char *rel, struct procfs_buf *b);
+/* The same for a whole path. */
+int procfs__read_path(const char *path, struct procfs_buf *b);
 void procfs__buf_free(struct procfs_buf *b);
+/* What an error of procfs__open / procfs__read means, for a log line (strerror otherwise). */
+const char *procfs__strerror(int err);
 
 /*
  * Parse an unsigned decimal at *@s (leading blanks skipped), ending at a blank, a newline

@@ -29,6 +29,19 @@ static const struct metric_desc collector_duration = {
 	"Time the collector took to sample in the last tick.",
 };
 
+/*
+ * An immutable snapshot cannot say later that it has gone stale, but it can say when it
+ * was taken: a sampler stuck in a read leaves /metrics serving this old value (while
+ * /healthz answers 503), and time() - this shows by how much.
+ */
+static const struct metric_desc last_tick = {
+	"kpulse_sampler_last_tick_timestamp_seconds",
+	METRIC_GAUGE,
+	"",
+	"When the tick that produced these samples started, in seconds since the epoch; far "
+	"behind time() means the sampler is stuck and these samples are old.",
+};
+
 static const struct metric_desc history_series = {
 	"kpulse_history_series",
 	METRIC_GAUGE,
@@ -45,7 +58,8 @@ static const struct metric_desc history_bytes = {
 };
 
 const struct metric_desc *const sampler_metrics[] = {
-	&build_info, &collector_up, &collector_duration, &history_series, &history_bytes, NULL,
+	&build_info,	&collector_up, &collector_duration, &last_tick, &history_series,
+	&history_bytes, NULL,
 };
 
 uint64_t mono_now_ns(void)
@@ -143,6 +157,7 @@ int sampler__tick(struct sampler *s)
 		if ((*c)->enabled)
 			sample_collector(*c, &t, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
+	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
 	self__sample(s->set);
 	if (s->history)
 		record_history(s, &wall);

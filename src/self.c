@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
+#include "procfs.h"
 #include "self.h"
 
 static const struct metric_desc cpu_seconds = {
@@ -282,7 +283,7 @@ static double read_start_time(void)
 	int i;
 
 	snprintf(path, sizeof(path), "%s/self/stat", self.procfs);
-	f = fopen(path, "re");
+	f = procfs__fopen(path);
 	if (!f)
 		return 0;
 	p = fgets(buf, sizeof(buf), f);
@@ -293,7 +294,7 @@ static double read_start_time(void)
 	if (!p || sscanf(p, " %llu", &ticks) != 1)
 		return 0;
 	snprintf(path, sizeof(path), "%s/stat", self.procfs);
-	f = fopen(path, "re");
+	f = procfs__fopen(path);
 	if (!f)
 		return 0;
 	while (fgets(buf, sizeof(buf), f))
@@ -362,7 +363,7 @@ void self__sample(struct mset *out)
 			  ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 				  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	snprintf(path, sizeof(path), "%s/self/statm", self.procfs);
-	f = fopen(path, "re");
+	f = procfs__fopen(path);
 	if (f) {
 		if (fscanf(f, "%llu %llu", &vsize_pages, &rss_pages) == 2) {
 			mset__add(out, &virtual_mem, (double)vsize_pages * self.page_size);

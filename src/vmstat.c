@@ -128,7 +128,7 @@ static int vmstat_sample(struct collector *c, const struct tick *t, struct mset 
 	err = procfs__read(v->procfs, "vmstat", &v->buf);
 	if (err) {
 		procfs__warn_once(&v->warned, 1u << 31, "failed to read %s/vmstat: %s", v->procfs,
-				  strerror(-err));
+				  procfs__strerror(err));
 		return err;
 	}
 	v->warned &= ~(1u << 31);

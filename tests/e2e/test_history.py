@@ -3,6 +3,7 @@
 """The history ring: /api/v1/history against what /metrics said at each tick, its
 selectors and time range, TLS and basic auth, series that leave, and the <family>_max peaks
 a 15 s scrape would otherwise miss."""
+import gzip
 import json
 import os
 import subprocess
@@ -117,6 +118,13 @@ def selectors_and_time_range():
         f".{round(t * 1000) % 1000:03d}Z"
     got2 = matrix(k, "kpulse_memory_used_ratio", start=rfc(a), end=rfc(b))
     assert got2 == got, (got2, got)
+    # Compressed when the client takes gzip (curl --compressed, browsers): the same answer.
+    q = urllib.parse.urlencode({"match[]": "kpulse_memory_used_ratio", "end": b})
+    status, h, body = http_get(k.url + "/api/v1/history?" + q,
+                               headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and h["Content-Encoding"] == "gzip", (status, dict(h))
+    plain = http_get(k.url + "/api/v1/history?" + q)[2]
+    assert gzip.decompress(body) == plain, (gzip.decompress(body)[:200], plain[:200])
     # Bad input: 400 and Prometheus' error shape, naming the parameter.
     for params, what in (((["kpulse_cpu_busy_ratio{"], {}), "match[]"),
                          ((['x{a=~"("}'], {}), "match[]"),
@@ -157,6 +165,10 @@ def off_is_off():
         [l for l in text.splitlines() if "_max" in l and "limit_ratio_max" not in l][:5]
     assert "kpulse_history_series" not in text
     assert history(k)[0] == 404
+    # Without a history, / is the plain landing page and the page's files are not served.
+    status, _, body = http_get(k.url + "/")
+    assert status == 200 and b'href="/metrics"' in body and b"kpulse.js" not in body, body
+    assert http_get(k.url + "/static/kpulse.js")[0] == 404
     # Peaks without a served history, and the reverse.
     k2 = Kpulse("--history.duration=0")
     assert "kpulse_cpu_busy_ratio_max{" in k2.next_tick().text

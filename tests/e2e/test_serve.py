@@ -578,6 +578,7 @@ def failed_collector_is_reported_down():
     lines = [l for l in k.output().splitlines() if "collector sched is down" in l]
     assert len(lines) == 1 and ": libbpf: " in lines[0], k.output()
     assert http_get(k.url + "/healthz")[0] == 200
+    k.stop(keep_pins=True)  # one kpulse per pin directory
     rc, out = run_kpulse(f"--web.listen-address=127.0.0.1:{free_port()}",
                          f"--bpf.pin-path={d}", "--collector.strict")
     assert rc == 1, (rc, out)

@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libFuzzer harness: softnet__parse_line (one line of /proc/net/softnet_stat). */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+/*
+ * /proc/net/softnet_stat: the line parser on every line (32-bit hexadecimal counters, an
+ * optional CPU column).
+ */
+// fuzz-seeds: tests/fixtures/kstat-*/proc/net/softnet_stat
+// fuzz-dict: tests/fuzz/kstat.dict
+#include "fuzz.h"
 #include "kstat.h"
-#include "procfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *buf = malloc(size + 1);
-	struct softnet s;
+	char *s = fuzz_str(data, size), *line;
+	struct softnet sn;
 
-	if (!buf)
-		return 0;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
-	if (!softnet__parse_line(buf, &s) &&
-	    (!(s.present & 1) || s.cpu >= PROCFS_MAX_CPUS || s.cpu < -1))
-		abort(); /* a parsed line has its first counter and a bounded CPU */
-	free(buf);
+	for (line = s; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (softnet__parse_line(line, &sn))
+			continue;
+		FUZZ_CHECK(!(sn.present >> SOFTNET_NFIELDS));
+		FUZZ_CHECK(sn.cpu >= -1);
+	}
+	free(s);
 	return 0;
 }

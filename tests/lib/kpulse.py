@@ -128,7 +128,9 @@ class Metrics:
 class Kpulse:
     """The real binary on a free loopback port, with its own bpffs pin directory."""
 
-    def __init__(self, *args, interval="1s", pin_path=None, user=None, wait=True, binary=KPULSE):
+    def __init__(self, *args, interval="1s", pin_path=None, user=None, wait=True, binary=KPULSE,
+                 wrap=()):
+        """@wrap: a command kpulse runs under, e.g. ["unshare", "--mount", "--"]."""
         self.port = free_port()
         if pin_path is None:
             pin_path = f"/sys/fs/bpf/kpulse-test-{os.getpid()}-{self.port}"
@@ -137,7 +139,8 @@ class Kpulse:
                      f"--sampler.interval={interval}", f"--bpf.pin-path={self.pin_path}",
                      *args]
         self.log = tempfile.NamedTemporaryFile(prefix="kpulse-test-", suffix=".log")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen([*wrap, *self.args], stdout=self.log,
+                                     stderr=subprocess.STDOUT,
                                      preexec_fn=(lambda: _drop_to(user)) if user else None)
         cleanup(self.stop)
         if wait:

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mountinfo parsing, cgroup2 discovery, cgroup roll-up, include/exclude filters, lists. */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "cgroup.h"
 #include "filter.h"
 #include "harness.h"
@@ -54,6 +58,54 @@ TEST(roll_up)
 	CHECK_STR(out, "/");
 }
 
+/*
+ * A 3 000-level tree (mkdir is enough: the walk reads directories, any filesystem will do).
+ * The recursive walk took a 4 KiB path buffer per level and overflowed the stack at
+ * ~1 900 levels of a real cgroup tree, at every start. Now every node whose path fits in
+ * PATH_MAX is found (the deepest is level 2 047 of "/a/a/..."), the rest is skipped with
+ * one warning, and ids still map to paths rolled up to the depth.
+ */
+TEST(deep_tree_scan)
+{
+	char dir[] = "/tmp/kpulse-cgroup-deep-XXXXXX", cmd[96], err[128];
+	const struct cgroup_node *deep = NULL;
+	struct cgroups c;
+	struct stat st;
+	size_t i;
+	int fd, next, level;
+
+	CHECK(mkdtemp(dir) != NULL);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	for (level = 1; level <= 3000 && fd >= 0; level++) {
+		CHECK_INT(mkdirat(fd, "a", 0700), 0);
+		next = openat(fd, "a", O_RDONLY | O_DIRECTORY);
+		if (level == 3)
+			CHECK_INT(fstat(next, &st), 0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.mount, sizeof(c.mount), "%s", dir);
+	c.depth = 3;
+	CHECK_INT(filter__init(&c.filter, NULL, NULL, err, sizeof(err)), 0);
+	CHECK_INT(cgroups__scan(&c), 0);
+	CHECK_INT(c.n, 2048); /* "/" and levels 1..2 047: 2 x 2 047 < PATH_MAX */
+	CHECK(c.warned_long);
+	for (i = 0; i < c.n; i++)
+		if (strlen(c.nodes[i].path) == 2 * 2047)
+			deep = &c.nodes[i];
+	CHECK(deep && !strcmp(deep->rolled_up, "/a/a/a"));
+	CHECK(cgroups__find(&c, st.st_ino) &&
+	      !strcmp(cgroups__find(&c, st.st_ino)->path, "/a/a/a"));
+	/* A second scan (new and removed cgroups) gives the same answer. */
+	CHECK_INT(cgroups__scan(&c), 0);
+	CHECK_INT(c.n, 2048);
+	cgroups__free(&c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 TEST(filters)
 {
 	struct filter f;
@@ -95,6 +147,7 @@ int main(void)
 	RUN(mountinfo_lines);
 	RUN(finds_cgroup2_mount_on_hybrid_host);
 	RUN(roll_up);
+	RUN(deep_tree_scan);
 	RUN(filters);
 	RUN(lists);
 	return DONE();

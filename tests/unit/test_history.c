@@ -2,6 +2,8 @@
 /* The history ring, its peaks and its JSON; PromQL selectors; JSON string escaping. */
 #include <errno.h>
 #include <stdlib.h>
+#include <zlib.h>
+#include "gzip.h"
 #include "harness.h"
 #include "history.h"
 #include "json.h"
@@ -241,6 +243,56 @@ TEST(read_in_small_chunks)
 	history__free(h);
 }
 
+static ssize_t result_bytes(void *cls, char *buf, size_t max)
+{
+	return history_result__read(cls, buf, max);
+}
+
+static void result_free(void *cls)
+{
+	history_result__free(cls);
+}
+
+TEST(gzip_streamed_answer)
+{
+	struct history *h = ring(900, 15, 64);
+	struct history_query q = {.start_ms = 0, .end_ms = INT64_MAX};
+	struct mset *m = mset__new();
+	struct gzip_stream *g;
+	struct buf gz = {};
+	char *plain, chunk[100];
+	unsigned char *back;
+	z_stream z = {};
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 900; i++)
+		tick(h, m, T0 + i * 1000, i * 0.001, i * 2.5, true);
+	plain = answer(h, NULL, 0, 0, INT64_MAX, 4096);
+	g = gzip_stream__new(result_bytes, result_free, history__query(h, &q));
+	CHECK(g != NULL);
+	while (g && (n = gzip_stream__read(g, chunk, sizeof(chunk))) > 0)
+		buf__append(&gz, chunk, n);
+	gzip_stream__free(g);
+	/* It inflates to the plain answer, several times smaller. */
+	back = malloc(strlen(plain) + 1);
+	CHECK_INT(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)gz.data;
+	z.avail_in = gz.len;
+	z.next_out = back;
+	z.avail_out = strlen(plain) + 1;
+	CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
+	CHECK_INT(z.total_out, strlen(plain));
+	CHECK(!memcmp(back, plain, strlen(plain)));
+	CHECK(gz.len * 2 < strlen(plain));
+	inflateEnd(&z);
+	free(back);
+	free(plain);
+	buf__free(&gz);
+	mset__free(m);
+	history__free(h);
+}
+
 TEST(departed_series_age_out)
 {
 	struct history *h = ring(10, 0, 16);
@@ -396,6 +448,7 @@ int main(void)
 	RUN(selector_match);
 	RUN(ring_answers_the_window);
 	RUN(read_in_small_chunks);
+	RUN(gzip_streamed_answer);
 	RUN(departed_series_age_out);
 	RUN(series_are_bounded);
 	RUN(peaks_cover_the_window);
