@@ -48,7 +48,8 @@ static const struct flag daemon_flags[] = {
 	{"web.max-connections", FLAG_UINT, &cfg.max_connections,
 	 "Most HTTP connections open at once, idle ones included"},
 	{"web.max-requests", FLAG_UINT, &cfg.max_requests,
-	 "Most HTTP requests answered at once; more get 503 (0 means no limit)"},
+	 "Most HTTP requests worked on at once (waiting for a password check or being routed); "
+	 "more get 503 (0 means no limit)"},
 	{"web.config.file", FLAG_STRING, &cfg.web_config,
 	 "Prometheus exporter-toolkit web configuration (YAML) enabling TLS and/or basic auth"},
 	{"run-as", FLAG_STRING, &cfg.run_as,
