@@ -8,6 +8,7 @@
  * costs a socket for a bounded time, never the others' answers.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -48,6 +49,7 @@ typedef int mhd_result;
 #define WATCH_MS 250
 #define REPORT_S 60
 #define PEER_BUCKETS 256
+#define TRIM_PEAK 64 /* connections at once worth trimming the heap after */
 
 enum conn_list { LIST_NONE, LIST_WAITING, LIST_ACTIVE };
 enum conn_auth { AUTH_UNCHECKED, AUTH_WAITING, AUTH_CHECKED };
@@ -74,7 +76,8 @@ struct conn {
 	struct conn *pprev, *pnext; /* in peer's waiting list */
 	uint64_t since_ns;	    /* waiting since / answering since */
 	/* The request under way: libmicrohttpd runs one at a time per connection. */
-	bool counted; /* in httpd.in_flight */
+	bool admitted; /* complete, and counted if there was room */
+	bool counted;  /* in httpd.in_flight */
 	bool suspended;
 	enum conn_auth auth;
 	bool auth_ok;
@@ -94,8 +97,15 @@ struct httpd {
 	pthread_cond_t wake;
 	pthread_t watchdog;
 	bool stop;
-	unsigned int in_flight; /* requests accepted and not yet completed */
+	/*
+	 * Requests admitted and not answered yet: waiting for their password check, or being
+	 * routed. An answer being sent is not counted: it costs no work (a cached body), and
+	 * clients that read slowly or pipeline would otherwise hold every slot; the answer
+	 * deadline bounds how long they keep a snapshot alive instead.
+	 */
+	unsigned int in_flight;
 	unsigned int waiting_cap;
+	unsigned int conns, peak; /* open connections; most since the heap was last trimmed */
 	struct conn_list_head waiting, active;
 	struct peer *peers[PEER_BUCKETS];
 	/* Connections the watchdog shut down since its last report. */
@@ -506,7 +516,7 @@ static void conn_wait(struct httpd *h, struct conn *c, uint64_t now)
 	p->waiting++;
 }
 
-/* @c has sent a request's headers at @now: it is being answered. */
+/* @c has sent a complete request at @now: it is being answered. */
 static void conn_answer(struct httpd *h, struct conn *c, uint64_t now)
 {
 	conn_detach(h, c);
@@ -631,7 +641,8 @@ static void *watch(void *arg)
 	uint64_t request_ns = h->opts.timeout_s * 1000000000ull;
 	uint64_t answer_ns = ANSWER_TIMEOUTS * request_ns, now, next_report;
 	struct timespec until;
-	struct conn *c;
+	struct conn *c, *next;
+	char byte;
 
 	next_report = mono_ns() + REPORT_S * 1000000000ull;
 	pthread_mutex_lock(&h->lock);
@@ -652,7 +663,27 @@ static void *watch(void *arg)
 			conn_kill(h, c);
 			h->slow++;
 		}
+		/*
+		 * libmicrohttpd 0.9.75's edge-triggered epoll misses an end of file that came
+		 * with the last bytes it read (a request, then the client's FIN): it would keep
+		 * such a half-closed connection for the whole timeout. Look for it here.
+		 */
+		for (c = h->waiting.head; c; c = next) {
+			next = c->next;
+			if (recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+				conn_kill(h, c);
+		}
 		enforce_cap(h);
+		/*
+		 * After a crowd has gone, give its memory back (libmicrohttpd's 16 KiB per
+		 * connection): malloc keeps freed memory inside its heaps otherwise.
+		 */
+		if (h->peak >= TRIM_PEAK && h->conns <= h->peak / 8) {
+			h->peak = h->conns;
+			pthread_mutex_unlock(&h->lock);
+			malloc_trim(0);
+			pthread_mutex_lock(&h->lock);
+		}
 		if (now >= next_report) {
 			next_report = now + REPORT_S * 1000000000ull;
 			pthread_mutex_unlock(&h->lock);
@@ -734,6 +765,8 @@ static void conn_started(struct httpd *h, struct MHD_Connection *conn, void **so
 		return;
 	}
 	c->peer->conns++;
+	if (++h->conns > h->peak)
+		h->peak = h->conns;
 	conn_wait(h, c, mono_ns());
 	enforce_cap(h);
 	pthread_mutex_unlock(&h->lock);
@@ -757,6 +790,7 @@ static void notify(void *cls, struct MHD_Connection *conn, void **socket_context
 	pthread_mutex_lock(&h->lock);
 	conn_detach(h, c);
 	peer_put(h, c->peer);
+	h->conns--;
 	pthread_mutex_unlock(&h->lock);
 	free(c);
 	*socket_context = NULL;
@@ -774,7 +808,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_lock(&h->lock);
 	if (c->counted)
 		h->in_flight--;
-	c->counted = false;
+	c->counted = c->admitted = false;
 	c->auth = AUTH_UNCHECKED;
 	c->auth_ok = false;
 	if (c->list == LIST_ACTIVE)
@@ -799,12 +833,15 @@ static void auth_done(void *cls, bool ok)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/*
- * Check the credentials of @c's request. Returns true with *@ret set when the request is
- * answered (401, 429) or parked until bcrypt is done; false when c->auth_ok is known.
- */
-static bool check_auth(struct httpd *h, struct conn *c, struct MHD_Connection *conn,
-		       mhd_result *ret)
+enum checked {
+	CHECK_KNOWN,	/* c->auth_ok says */
+	CHECK_ANSWERED, /* refused with 429, *ret is the result */
+	CHECK_PARKED,	/* suspended until bcrypt is done */
+};
+
+/* Check the credentials of @c's request. */
+static enum checked check_auth(struct httpd *h, struct conn *c, struct MHD_Connection *conn,
+			       mhd_result *ret)
 {
 	char user[AUTH_FIELD_MAX + 1], pass[AUTH_FIELD_MAX + 1];
 	const char *header;
@@ -815,7 +852,7 @@ static bool check_auth(struct httpd *h, struct conn *c, struct MHD_Connection *c
 	if (!header || auth__parse_basic(header, user, pass)) {
 		c->auth = AUTH_CHECKED;
 		c->auth_ok = false;
-		return false;
+		return CHECK_KNOWN;
 	}
 	pthread_mutex_lock(&h->lock);
 	c->auth = AUTH_WAITING;
@@ -827,12 +864,12 @@ static bool check_auth(struct httpd *h, struct conn *c, struct MHD_Connection *c
 		*ret = send_text(conn, MHD_HTTP_TOO_MANY_REQUESTS, "text/plain; charset=utf-8",
 				 "too many password checks from your address at once; retry in "
 				 "a second\n");
-		return true;
+		return CHECK_ANSWERED;
 	}
 	if (v != AUTH_PENDING) {
 		c->auth = AUTH_CHECKED;
 		c->auth_ok = v == AUTH_ALLOW;
-		return false;
+		return CHECK_KNOWN;
 	}
 	/* Park the connection until the worker is done, unless it already is. */
 	pthread_mutex_lock(&h->lock);
@@ -842,7 +879,7 @@ static bool check_auth(struct httpd *h, struct conn *c, struct MHD_Connection *c
 	}
 	pthread_mutex_unlock(&h->lock);
 	*ret = MHD_YES;
-	return parked;
+	return parked ? CHECK_PARKED : CHECK_KNOWN;
 }
 
 static mhd_result route(struct httpd *h, struct MHD_Connection *conn, const char *url,
@@ -870,35 +907,48 @@ static mhd_result route(struct httpd *h, struct MHD_Connection *conn, const char
 }
 
 /*
- * The first call, once the request line and headers are in: admission. Anything but a
- * refusal is answered on a later call, once the request is complete: libmicrohttpd
- * closes a connection whose answer is queued on the first call, which would cost every
- * keep-alive and pipelined request (and a TLS handshake per scrape).
+ * The first call, once the request line and headers are in. Everything is answered on a
+ * later call, once the request is complete: libmicrohttpd closes a connection whose
+ * answer is queued on the first call, which would cost every keep-alive and pipelined
+ * request (and a TLS handshake per scrape). Until then the request is still arriving:
+ * the connection stays waiting, under the same deadline as its headers.
  */
-static mhd_result start_request(struct httpd *h, struct MHD_Connection *conn, void **con_cls)
+static mhd_result start_request(struct MHD_Connection *conn, void **con_cls)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct conn *c;
-	bool admitted;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	c = ci ? ci->socket_context : NULL;
 	if (!c)
 		return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
 				 "out of memory\n");
+	*con_cls = c;
+	return MHD_YES;
+}
+
+/* The request is complete: it is being answered, if there is room (--web.max-requests). */
+static bool admit(struct httpd *h, struct conn *c)
+{
 	pthread_mutex_lock(&h->lock);
+	c->admitted = true;
 	if (c->list != LIST_NONE)
 		conn_answer(h, c, mono_ns());
-	admitted = h->in_flight < h->opts.max_requests;
-	if (admitted)
+	c->counted = h->in_flight < h->opts.max_requests;
+	if (c->counted)
 		h->in_flight++;
-	c->counted = admitted;
 	pthread_mutex_unlock(&h->lock);
-	*con_cls = c;
-	if (!admitted)
-		return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-				 "too many requests in flight (--web.max-requests)\n");
-	return MHD_YES;
+	return c->counted;
+}
+
+/* The request of @c is answered: it no longer counts against --web.max-requests. */
+static void answered(struct httpd *h, struct conn *c)
+{
+	pthread_mutex_lock(&h->lock);
+	if (c->counted)
+		h->in_flight--;
+	c->counted = false;
+	pthread_mutex_unlock(&h->lock);
 }
 
 static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -910,17 +960,32 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 	mhd_result ret;
 
 	if (!c)
-		return start_request(h, conn, con_cls);
+		return start_request(conn, con_cls);
 	/* A request body is not expected; swallow it. */
 	if (*upload_data_size) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (h->auth && c->auth != AUTH_CHECKED && check_auth(h, c, conn, &ret))
-		return ret;
+	if (!c->admitted && !admit(h, c))
+		return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+				 "too many requests in flight (--web.max-requests)\n");
+	if (h->auth && c->auth != AUTH_CHECKED) {
+		switch (check_auth(h, c, conn, &ret)) {
+		case CHECK_PARKED:
+			return ret;
+		case CHECK_ANSWERED:
+			answered(h, c);
+			return ret;
+		case CHECK_KNOWN:
+			break;
+		}
+	}
 	if (h->auth && !c->auth_ok)
-		return ask_for_auth(conn);
-	return route(h, conn, url, method);
+		ret = ask_for_auth(conn);
+	else
+		ret = route(h, conn, url, method);
+	answered(h, c);
+	return ret;
 }
 
 /*
@@ -974,8 +1039,9 @@ struct httpd *httpd__start(const struct httpd_opts *o, struct snapstore *store)
 	struct httpd *h = calloc(1, sizeof(*h));
 	struct MHD_OptionItem opts[20];
 	const struct webconfig *w = o->web;
+	/* epoll: it accepts ten connections per wakeup, poll one (a reconnecting flood). */
 	unsigned int flags =
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
 	char path[600];
 	pthread_condattr_t ca;
 	int n = 0, err;

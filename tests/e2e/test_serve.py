@@ -232,7 +232,7 @@ def max_requests_answers_503():
         return {"Authorization": "Basic " + base64.b64encode(f"prom:{pw}".encode()).decode()}
     assert wait_for(lambda: _status(k.url + "/healthz", auth("s3cret")) == 200, timeout=20), \
         k.output()
-    # Requests leave the count a moment after their answer was sent: start from idle.
+    # Requests leave the count once answered: start from idle.
     for attempt in range(3):
         time.sleep(0.3)
         slow = {}
@@ -251,8 +251,7 @@ def max_requests_answers_503():
     assert slow["s"] == 401 and s2 == 503, \
         f"wrong password (401 after {dt:.2f}s) with a second request meanwhile: {slow}, {s2}"
     assert dt > 0.2, f"bcrypt cost 13 took only {dt:.2f}s: the test proved nothing"
-    # Completed requests leave the count (just after the answer was sent): then the next
-    # one is served.
+    # Answered requests leave the count: then the next one is served.
     assert wait_for(lambda: _status(k.url + "/metrics", auth("s3cret")) == 200, timeout=2), \
         "still 503 after the slow request completed"
 
