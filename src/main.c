@@ -33,6 +33,7 @@ static struct kpulse_config cfg = {
 	.web_config = "",
 	.run_as = "nobody",
 	.process_watch = "",
+	.port_watch = "",
 	.history_ns = 15 * 60 * 1000000000ull,
 	.peak_window_ns = 15 * 1000000000ull,
 	.history_max_series = 1024,
@@ -68,6 +69,10 @@ static const struct flag daemon_flags[] = {
 	 "the mounts of <procfs>/1/mountinfo, measured under this path"},
 	{"bpf.pin-path", FLAG_STRING, &cfg.pin_path,
 	 "bpffs directory where maps are pinned and reused across restarts; '' disables pinning"},
+	{"port.watch", FLAG_STRING, &cfg.port_watch,
+	 "Comma-separated TCP ports: kpulse_tcp_listening{port} is 1 while a socket in kpulse's "
+	 "network namespace listens on it, and kpulse_tcp_port_rtt_seconds{port} has the RTTs "
+	 "of the connections it accepted"},
 	{"process.watch", FLAG_STRING, &cfg.process_watch,
 	 "Comma-separated process names (comm) always exported, 0 when not running"},
 	{"history.duration", FLAG_DURATION, &cfg.history_ns,
@@ -243,7 +248,8 @@ static void print_metrics_doc(void)
 {
 	struct collector *const *c;
 	const struct metric_desc *const *m;
-	static const char *const types[] = {"gauge", "counter", "histogram", "info"};
+	static const char *const types[] = {"gauge", "counter", "histogram", "info",
+					    "gauge histogram"};
 	const struct flag *f;
 	char name[256], help[512];
 
