@@ -33,6 +33,7 @@ static struct kpulse_config cfg = {
 	.web_config = "",
 	.run_as = "nobody",
 	.process_watch = "",
+	.port_watch = "",
 	.history_ns = 15 * 60 * 1000000000ull,
 	.peak_window_ns = 15 * 1000000000ull,
 	.history_max_series = 1024,
@@ -68,6 +69,10 @@ static const struct flag daemon_flags[] = {
 	 "the mounts of <procfs>/1/mountinfo, measured under this path"},
 	{"bpf.pin-path", FLAG_STRING, &cfg.pin_path,
 	 "bpffs directory where maps are pinned and reused across restarts; '' disables pinning"},
+	{"port.watch", FLAG_STRING, &cfg.port_watch,
+	 "Comma-separated TCP ports: kpulse_tcp_listening{port} is 1 while a socket in kpulse's "
+	 "network namespace listens on it, and kpulse_tcp_port_rtt_seconds{port} has the RTTs "
+	 "of the connections it accepted"},
 	{"process.watch", FLAG_STRING, &cfg.process_watch,
 	 "Comma-separated process names (comm) always exported, 0 when not running"},
 	{"history.duration", FLAG_DURATION, &cfg.history_ns,
@@ -118,61 +123,20 @@ static struct collector *find_collector(const char *name)
 }
 
 /* Look a flag up among the daemon's and every collector's; --[no-]collector.<name> too. */
-static const struct flag *lookup_flag(const char *name, struct flag *enable)
+static const struct flag *lookup_flag(const char *name, struct flag *scratch, void *ctx)
 {
 	struct collector *const *c;
 	const struct flag *f;
 	struct collector *col;
 
 	if (!strncmp(name, "collector.", 10) && (col = find_collector(name + 10))) {
-		*enable = (struct flag){name, FLAG_BOOL, &col->enabled, ""};
-		return enable;
+		*scratch = (struct flag){name, FLAG_BOOL, &col->enabled, ""};
+		return scratch;
 	}
 	f = flags__find(daemon_flags, name);
 	for (c = kpulse_collectors; !f && *c; c++)
 		f = flags__find((*c)->flags, name);
 	return f;
-}
-
-static int parse_args(int argc, char **argv)
-{
-	char name[256], err[512];
-	struct flag enable;
-	const struct flag *f;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i], *eq, *val = NULL;
-		bool negated = false;
-
-		if (strncmp(arg, "--", 2) || !arg[2]) {
-			fprintf(stderr, "kpulse: unexpected argument '%s' (flags start with --)\n",
-				arg);
-			return -EINVAL;
-		}
-		arg += 2;
-		if (!strncmp(arg, "no-", 3)) {
-			negated = true;
-			arg += 3;
-		}
-		eq = strchr(arg, '=');
-		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
-		f = lookup_flag(name, &enable);
-		if (!f) {
-			fprintf(stderr, "kpulse: unknown flag --%s%s (see --help)\n",
-				negated ? "no-" : "", name);
-			return -EINVAL;
-		}
-		if (eq)
-			val = eq + 1;
-		else if (f->kind != FLAG_BOOL && !negated && i + 1 < argc)
-			val = argv[++i]; /* --flag value */
-		if (flags__set(f, val, negated, err, sizeof(err))) {
-			fprintf(stderr, "kpulse: %s\n", err);
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 static int validate(void)
@@ -243,7 +207,8 @@ static void print_metrics_doc(void)
 {
 	struct collector *const *c;
 	const struct metric_desc *const *m;
-	static const char *const types[] = {"gauge", "counter", "histogram", "info"};
+	static const char *const types[] = {"gauge", "counter", "histogram", "info",
+					    "gauge histogram"};
 	const struct flag *f;
 	char name[256], help[512];
 
@@ -407,8 +372,10 @@ int main(int argc, char **argv)
 	sigset_t stop;
 	int err, fd = -1, ret = 1;
 
-	if (parse_args(argc, argv))
+	if (flags__parse(argc, argv, lookup_flag, NULL, why, sizeof(why))) {
+		fprintf(stderr, "kpulse: %s\n", why);
 		return 2;
+	}
 	if (show_help) {
 		usage(stdout);
 		return 0;

@@ -2,7 +2,8 @@
 /*
  * Network collector: every device's counters and state as the kernel keeps them (one
  * rtnetlink dump per tick, src/netdev.c), and with eBPF what the kernel does not break
- * down: bytes per cgroup, TCP retransmits and resets, watched listening ports.
+ * down: TCP retransmits and resets, watched listening ports, and bytes per cgroup (opt-in:
+ * its hooks run on every sendmsg and recvmsg).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +34,6 @@ static const char *device_exclude = "";
 static unsigned int cgroup_depth = 3;
 static const char *cgroup_include = "";
 static const char *cgroup_exclude = "";
-static const char *port_watch = "";
 
 static const struct flag net_flags[] = {
 	{"collector.net.all-namespaces", FLAG_BOOL, &all_namespaces,
@@ -54,9 +54,6 @@ static const struct flag net_flags[] = {
 	 "Regex of rolled-up cgroup paths to export (anchored; empty: all)"},
 	{"collector.net.cgroup-exclude", FLAG_STRING, &cgroup_exclude,
 	 "Regex of rolled-up cgroup paths not to export (anchored)"},
-	{"port.watch", FLAG_STRING, &port_watch,
-	 "Comma-separated TCP ports: kpulse_tcp_listening{port} is 1 while a socket in kpulse's "
-	 "network namespace listens on it"},
 	{NULL},
 };
 
@@ -430,8 +427,8 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	if (!n->tvals || !n->rbuf)
 		return -ENOMEM;
 
-	err = tcp_ports__parse(port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports, err_text,
-			       sizeof(err_text));
+	err = tcp_ports__parse(cfg->port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports,
+			       err_text, sizeof(err_text));
 	if (err) {
 		log_error("--port.watch: %s", err_text);
 		return err;
@@ -828,8 +825,9 @@ static void net_destroy(struct collector *c)
 
 struct collector net_collector = {
 	.name = "net",
-	.help = "Network device counters and state (the kernel's statistics, rtnetlink), bytes "
-		"per cgroup, TCP retransmits, resets and watched listening ports (eBPF)",
+	.help = "Network device counters and state (the kernel's statistics, rtnetlink), TCP "
+		"retransmits, resets and watched listening ports (eBPF), bytes per cgroup "
+		"(eBPF, opt-in: --collector.net.cgroups)",
 	.enabled = true,
 	.needs_bpf = true,
 	.flags = net_flags,
