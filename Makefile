@@ -24,6 +24,9 @@ LDLIBS := $(PKG_LIBS) -lpthread -lm
 # Each object records the headers (and skeletons) it includes, so a change rebuilds only what
 # uses it.
 DEPFLAGS = -MMD -MP
+# The same for a compile-and-link, kept as a hidden .<binary>.d beside the binary, so globs of
+# the binaries (tests/run, tests/fuzz/run) never take it for one.
+LINK_DEPFLAGS = -MMD -MP -MF $(@D)/.$(@F).d
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -iquote bpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -122,7 +125,7 @@ kpulse: $(OUTPUT)/src/main.o $(OUTPUT)/libkpulse.a
 # Unit tests: no privileges; the same tests again under ASan + UBSan.
 $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libkpulse.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LINK_DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
 
 $(OUTPUT)/asan/%.o: %.c | $(SKELS) check-pkgs
 	$(call msg,ASAN-CC,$@)
@@ -135,7 +138,7 @@ $(OUTPUT)/asan/libkpulse.a: $(ASAN_OBJS)
 
 $(OUTPUT)/asan/tests/%: tests/unit/%.c $(OUTPUT)/asan/libkpulse.a | $(OUTPUT)/asan/tests
 	$(call msg,ASAN-LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(LINK_DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
 
 # The daemon itself under ASan + UBSan (LeakSanitizer included), for tests/e2e.
 $(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
@@ -166,7 +169,7 @@ $(OUTPUT)/fuzz/libkpulse.a: $(FUZZ_OBJS)
 
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libkpulse.a
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) $(DEPFLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) $(LINK_DEPFLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
 		$(OUTPUT)/fuzz/libkpulse.a $(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
