@@ -27,6 +27,9 @@ DEPFLAGS = -MMD -MP
 # The same for a compile-and-link, kept as a hidden .<binary>.d beside the binary, so globs of
 # the binaries (tests/run, tests/fuzz/run) never take it for one.
 LINK_DEPFLAGS = -MMD -MP -MF $(@D)/.$(@F).d
+# Objects built before dependencies were generated know no headers: this stamp, newer than
+# all of them when it first appears, rebuilds each once.
+DEPS_STAMP := $(OUTPUT)/.deps-generated
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -iquote bpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -65,6 +68,9 @@ all: kpulse
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/asan/tests:
 	$(Q)mkdir -p $@
 
+$(DEPS_STAMP): | $(OUTPUT)
+	$(Q)touch $@
+
 check-pkgs:
 	$(if $(PKG_ERRORS),$(error $(PKG_ERRORS) (pkg-config $(PKGS)); install the build \
 		dependencies with 'sudo make deps'))
@@ -73,7 +79,7 @@ $(VMLINUX):
 	$(error missing $@: the BPF programs are compiled against it; generate it from the \
 		running kernel's BTF with 'make vmlinux' (needs /sys/kernel/btf/vmlinux))
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) $(DEPS_STAMP) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(Q)llvm-strip -g $@
@@ -82,7 +88,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: %.c | $(OUTPUT) $(SKELS) check-pkgs
+$(OUTPUT)/%.o: %.c $(DEPS_STAMP) | $(OUTPUT) $(SKELS) check-pkgs
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' \
@@ -123,11 +129,11 @@ kpulse: $(OUTPUT)/src/main.o $(OUTPUT)/libkpulse.a
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
 # Unit tests: no privileges; the same tests again under ASan + UBSan.
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libkpulse.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libkpulse.a $(DEPS_STAMP) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LINK_DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
 
-$(OUTPUT)/asan/%.o: %.c | $(SKELS) check-pkgs
+$(OUTPUT)/asan/%.o: %.c $(DEPS_STAMP) | $(SKELS) check-pkgs
 	$(call msg,ASAN-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -DKPULSE_VERSION='"$(VERSION)"' \
@@ -136,7 +142,7 @@ $(OUTPUT)/asan/%.o: %.c | $(SKELS) check-pkgs
 $(OUTPUT)/asan/libkpulse.a: $(ASAN_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUTPUT)/asan/tests/%: tests/unit/%.c $(OUTPUT)/asan/libkpulse.a | $(OUTPUT)/asan/tests
+$(OUTPUT)/asan/tests/%: tests/unit/%.c $(OUTPUT)/asan/libkpulse.a $(DEPS_STAMP) | $(OUTPUT)/asan/tests
 	$(call msg,ASAN-LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(LINK_DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
 
@@ -158,7 +164,7 @@ FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 	-Wno-gnu-variable-sized-type-not-at-end
 FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
 
-$(OUTPUT)/fuzz/%.o: %.c | $(SKELS) check-pkgs
+$(OUTPUT)/fuzz/%.o: %.c $(DEPS_STAMP) | $(SKELS) check-pkgs
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link \
@@ -167,7 +173,7 @@ $(OUTPUT)/fuzz/%.o: %.c | $(SKELS) check-pkgs
 $(OUTPUT)/fuzz/libkpulse.a: $(FUZZ_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libkpulse.a
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libkpulse.a $(DEPS_STAMP)
 	$(call msg,FUZZ-LD,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) $(LINK_DEPFLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
 		$(OUTPUT)/fuzz/libkpulse.a $(LDLIBS) -o $@
@@ -329,8 +335,10 @@ vmlinux:
 clean:
 	$(Q)rm -rf $(OUTPUT) kpulse
 
-# Keep the intermediate objects and skeletons.
-.SECONDARY:
+# Keep the intermediate objects and skeletons. (Not a bare .SECONDARY:, which would stop a
+# missing $(DEPS_STAMP) from rebuilding what depends on it.)
+.SECONDARY: $(SKELS:.skel.h=.bpf.o) $(SKELS) $(OUTPUT)/page_assets.c \
+	$(OUTPUT)/bench/floor.bpf.o $(OUTPUT)/bench/floor.skel.h
 
 # The dependencies each compile recorded (DEPFLAGS).
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
