@@ -49,7 +49,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
-	test-deps bench-deps docs man install uninstall fuzz fuzz-build
+	test-deps bench-deps docs man install uninstall fuzz fuzz-build soak
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -160,6 +160,15 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
+
+# kpulse under churn (processes, cgroups, veths, mounts, renames) and 10 scrapes a second for
+# SOAK_SECONDS; fails on growth that does not level off or labels that outlive the churn.
+# make test runs the same for 60 s (tests/bpf/test_soak.py).
+SOAK_SECONDS ?= 3600
+
+soak: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/soak/run $(SOAK_SECONDS)
 
 # Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers.
 TEST_PROGS := $(OUTPUT)/hangfs

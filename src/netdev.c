@@ -53,6 +53,29 @@ static void copy_str(char *out, size_t len, const char *s, size_t n)
 	out[i] = '\0';
 }
 
+/*
+ * RTA_NEXT and NLMSG_NEXT subtract the aligned length from the count of bytes left. With
+ * an unsigned count, an unaligned length at the end of the message (rta_len 5 with 5 bytes
+ * left) wrapped it to 4 GiB, so RTA_OK passed and the walk read on past the message and
+ * its buffer, wherever the bytes beyond pointed (what fuzz/rtnl_link found; the kernel's
+ * nla_ok() takes a signed count for this reason). These stop at zero instead.
+ */
+static const struct rtattr *rta_next(const struct rtattr *a, unsigned int *left)
+{
+	unsigned int step = RTA_ALIGN(a->rta_len);
+
+	*left = step < *left ? *left - step : 0;
+	return (const struct rtattr *)((const char *)a + step);
+}
+
+static const struct nlmsghdr *nlmsg_next(const struct nlmsghdr *h, unsigned int *left)
+{
+	unsigned int step = NLMSG_ALIGN(h->nlmsg_len);
+
+	*left = step < *left ? *left - step : 0;
+	return (const struct nlmsghdr *)((const char *)h + step);
+}
+
 static void from_stats64(struct netdev *d, const struct rtnl_link_stats64 *s)
 {
 	d->c[NETDEV_RX_BYTES] = s->rx_bytes;
@@ -93,7 +116,7 @@ int netdev__parse_link(const void *msg, size_t len, struct netdev *d)
 	d->operstate = IF_OPER_UNKNOWN;
 	alen = h->nlmsg_len - hdr; /* hdr is aligned: an ifinfomsg is 16 bytes */
 	for (a = (const struct rtattr *)((const char *)ifi + NLMSG_ALIGN(sizeof(*ifi)));
-	     RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+	     RTA_OK(a, alen); a = rta_next(a, &alen)) {
 		const void *p = RTA_DATA(a);
 		size_t n = RTA_PAYLOAD(a);
 		uint32_t u32;
@@ -176,7 +199,7 @@ int netdev__dump(int fd, uint32_t *seq, void *buf, size_t buflen,
 		if (!n)
 			return -EPIPE;
 		left = (unsigned int)n;
-		for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		for (h = buf; NLMSG_OK(h, left); h = nlmsg_next(h, &left)) {
 			if (h->nlmsg_seq != *seq)
 				continue; /* the tail of an earlier, abandoned dump */
 			if (h->nlmsg_flags & NLM_F_DUMP_INTR)

@@ -4,7 +4,9 @@
  * lays them out, /proc/<pid>/net/dev lines and a captured file (tests/fixtures/proc/net/dev).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -156,6 +158,63 @@ TEST(link_message_edges)
 	CHECK_INT(netdev__parse_link(&msg, msg.h.nlmsg_len, &d), -EINVAL);
 }
 
+/*
+ * The message ends in an attribute whose rta_len is not a multiple of 4: RTA_NEXT takes the
+ * remaining length below zero and the walk must stop there, never read what follows the
+ * message. tests/fixtures/rtnl/link-unaligned-tail is the input fuzz/rtnl_link found (the
+ * walk went on past the buffer: heap-buffer-overflow, or heap-use-after-free where it
+ * landed in a freed block); it is parsed from a heap copy of its exact size, so the ASan
+ * build sees any byte read beyond it.
+ */
+TEST(link_message_unaligned_tail)
+{
+	struct rtnl_link_stats64 s = stats();
+	struct rtattr *trap;
+	struct netdev d;
+	size_t end, len;
+	void *copy;
+	FILE *f;
+
+	msg_new(4, 0);
+	attr(IFLA_IFNAME, "a", 2);
+	attr(IFLA_STATS64, &s, sizeof(s));
+	attr_u32(IFLA_MTU, 9000);
+	/* The MTU attribute claims 5 bytes: the message ends 3 bytes before its aligned end. */
+	end = msg.h.nlmsg_len;
+	((struct rtattr *)(msg.raw + end - RTA_LENGTH(4)))->rta_len = RTA_LENGTH(1);
+	msg.h.nlmsg_len = end - 3;
+	/* Past the message, in the same buffer: a name the walk must never reach. */
+	trap = (struct rtattr *)(msg.raw + end);
+	trap->rta_type = IFLA_IFNAME;
+	trap->rta_len = RTA_LENGTH(5);
+	memcpy(RTA_DATA(trap), "trap", 5);
+	CHECK_INT(netdev__parse_link(&msg, end + RTA_ALIGN(trap->rta_len), &d), 0);
+	CHECK_STR(d.name, "a");
+	CHECK_INT(d.mtu, 0); /* one byte is too short for a u32: ignored */
+	CHECK_INT(d.c[NETDEV_RX_BYTES], s.rx_bytes);
+
+	/* Binary: read as it is (procfs__read is for text and drops a cut last line). */
+	f = fopen("tests/fixtures/rtnl/link-unaligned-tail", "rb");
+	CHECK(f);
+	if (!f)
+		return;
+	copy = malloc(2048);
+	CHECK(copy);
+	len = fread(copy, 1, 2048, f);
+	fclose(f);
+	CHECK_INT(len, 1483);
+	copy = realloc(copy, len); /* exactly the message: a byte more would hide an overrun */
+	CHECK(copy);
+	CHECK_INT(netdev__parse_link(copy, len, &d), 0);
+	/* Attributes the fuzzer repeated: the last one counts, as in every netlink parser. */
+	CHECK_STR(d.name, "veth0");
+	CHECK_INT(d.mtu, 1500);
+	CHECK_STR(d.ifalias, "an \"alias\"");
+	CHECK_STR(d.address, "66:e0:2b:ff:ff:ff");
+	CHECK_INT(d.c[NETDEV_RX_PACKETS], 0x820000);
+	free(copy);
+}
+
 TEST(operstate_names)
 {
 	CHECK_STR(netdev__operstate_name(IF_OPER_UP), "up");
@@ -246,6 +305,7 @@ int main(void)
 	h_suite = "netdev";
 	RUN(link_message);
 	RUN(link_message_edges);
+	RUN(link_message_unaligned_tail);
 	RUN(operstate_names);
 	RUN(proc_net_dev);
 	RUN(proc_net_dev_lines);
