@@ -170,8 +170,17 @@ soak: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/soak/run $(SOAK_SECONDS)
 
-# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers.
-TEST_PROGS := $(OUTPUT)/hangfs
+# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers, and
+# the workloads of tests/workloads/ (each runnable by hand: .output/workloads/<name>).
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
+TEST_PROGS := $(OUTPUT)/hangfs $(WORKLOADS)
+
+$(OUTPUT)/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wall -Wextra -Werror $< -o $@
 
 $(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
 	$(call msg,TEST-CC,$@)

@@ -46,6 +46,7 @@ static const char *type_name(enum metric_type t)
 	case METRIC_COUNTER:
 		return "counter";
 	case METRIC_HISTOGRAM:
+	case METRIC_GAUGE_HISTOGRAM: /* text format 0.0.4 has no gauge histogram */
 		return "histogram";
 	case METRIC_INFO: /* text format 0.0.4 has no info type */
 	case METRIC_GAUGE:
@@ -120,7 +121,7 @@ void expfmt__canonical(double v, char out[32])
 }
 
 static void put_histogram(struct buf *out, const struct mset *s, const char *name,
-			  const struct msample *m, bool om)
+			  const struct msample *m, bool om, bool gauge)
 {
 	const double *h = &s->hist[m->hist];
 	const char *labels = s->text.data + m->labels;
@@ -137,8 +138,8 @@ static void put_histogram(struct buf *out, const struct mset *s, const char *nam
 		snprintf(le, sizeof(le), "le=\"%s\"", num);
 		put_sample(out, name, "_bucket", labels, le, h[1 + n + i]);
 	}
-	put_sample(out, name, "_sum", labels, NULL, m->value);
-	put_sample(out, name, "_count", labels, NULL, h[1 + n + n]);
+	put_sample(out, name, gauge ? "_gsum" : "_sum", labels, NULL, m->value);
+	put_sample(out, name, gauge ? "_gcount" : "_count", labels, NULL, h[1 + n + n]);
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -189,6 +190,8 @@ static void put_family(struct buf *out, const struct mset *s, const struct mfami
 		sample_suffix = "_total";
 		if (has_suffix(d->name, "_total"))
 			famlen -= 6;
+	} else if (om && d->type == METRIC_GAUGE_HISTOGRAM) {
+		type = "gaugehistogram";
 	} else if (om && d->type == METRIC_INFO) {
 		type = "info";
 		sample_suffix = "_info";
@@ -212,8 +215,9 @@ static void put_family(struct buf *out, const struct mset *s, const struct mfami
 		const struct msample *m = &s->samples[j];
 		char name[256];
 
-		if (d->type == METRIC_HISTOGRAM) {
-			put_histogram(out, s, d->name, m, om);
+		if (d->type == METRIC_HISTOGRAM || d->type == METRIC_GAUGE_HISTOGRAM) {
+			put_histogram(out, s, d->name, m, om,
+				      om && d->type == METRIC_GAUGE_HISTOGRAM);
 			continue;
 		}
 		snprintf(name, sizeof(name), "%.*s%s", famlen, d->name, om ? sample_suffix : "");

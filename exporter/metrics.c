@@ -343,7 +343,8 @@ int mset__histogram(struct mset *s, const struct metric_desc *d, const double *b
 	size_t i;
 	bool dup;
 
-	if (metric_desc__nlabels(d) > METRIC_LABELS_MAX || d->type != METRIC_HISTOGRAM)
+	if (metric_desc__nlabels(d) > METRIC_LABELS_MAX ||
+	    (d->type != METRIC_HISTOGRAM && d->type != METRIC_GAUGE_HISTOGRAM))
 		return -EINVAL;
 	va_start(ap, sum);
 	collect_labels(d, ap, values);

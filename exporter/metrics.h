@@ -15,6 +15,13 @@ enum metric_type {
 	METRIC_COUNTER,
 	METRIC_HISTOGRAM,
 	METRIC_INFO, /* value 1, labels carry the information; name ends in _info */
+	/*
+	 * A histogram of what is there now (RTTs of the open connections), not of events: its
+	 * buckets and count can go down. OpenMetrics calls it gaugehistogram (_gsum, _gcount);
+	 * the text format 0.0.4 has no such type and gets a histogram, as client_python
+	 * writes one.
+	 */
+	METRIC_GAUGE_HISTOGRAM,
 };
 
 /* What a family asks of the exporter beyond exposition, declared with the family. */

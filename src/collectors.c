@@ -16,6 +16,7 @@ extern struct collector vmstat_collector;
 extern struct collector netstat_collector;
 extern struct collector oom_collector;
 extern struct collector block_collector;
+extern struct collector tcprtt_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
@@ -23,6 +24,7 @@ struct collector *const kpulse_collectors[] = {
 	&fd_collector,
 	&oom_collector,
 	&block_collector,
+	&tcprtt_collector,
 	&cpu_collector,
 	&memory_collector,
 	&disk_collector,

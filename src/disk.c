@@ -10,7 +10,6 @@
 #include "log.h"
 #include "procfs.h"
 #include "rate.h"
-#include "sampler.h"
 #include "strindex.h"
 
 static const struct metric_desc read_bytes = {
@@ -132,8 +131,7 @@ struct disk {
 	const char *procfs;
 	struct procfs_buf buf;
 	struct filter filter;
-	struct disk_reading cur, prev; /* swapped after each tick */
-	uint64_t prev_ns;	       /* when the previous read happened; 0 before the first */
+	struct disk_reading cur, prev; /* swapped after each tick; prev empty after a failure */
 	uint32_t warned;
 };
 
@@ -297,18 +295,15 @@ static int disk_sample(struct collector *c, const struct tick *t, struct mset *o
 {
 	struct disk *d = c->priv;
 	struct disk_reading swap;
-	uint64_t now, elapsed_ns;
 	size_t i, k;
 	int err;
 
-	now = mono_now_ns();
 	err = procfs__read(d->procfs, "diskstats", &d->buf);
 	if (err == -ENODATA)
 		err = 0; /* no block device at all is a valid answer */
 	if (err) {
 		procfs__warn_once(&d->warned, WARN_READ, "failed to read %s/diskstats: %s",
 				  d->procfs, procfs__strerror(err));
-		d->prev_ns = 0;
 		d->prev.n = 0;
 		strindex__clear(&d->prev.index);
 		return err;
@@ -317,15 +312,16 @@ static int disk_sample(struct collector *c, const struct tick *t, struct mset *o
 	err = read_devices(d);
 	if (err)
 		return err;
-	/* Rates divide by the time between the two reads, not the nominal interval. */
-	elapsed_ns = d->prev_ns ? now - d->prev_ns : 0;
-	d->prev_ns = now;
+	/*
+	 * Rates divide by the sampler's measured interval since this collector's previous
+	 * sample (0 on the first: no rate), not the nominal one.
+	 */
 	for (i = 0; i < d->cur.n; i++) {
 		const struct diskstat *s = &d->cur.st[i];
 
 		add_device(out, s,
 			   strindex__get(&d->prev.index, s->name, &k) ? &d->prev.st[k] : NULL,
-			   elapsed_ns);
+			   t->elapsed_ns);
 	}
 	/*
 	 * This reading becomes the previous one: a device that went away is forgotten, so

@@ -10,6 +10,7 @@
 #include <time.h>
 #include "fsstat.h"
 #include "log.h"
+#include "rate.h"
 #include "strindex.h"
 
 /* Threads that are not stuck: enough for fast local filesystems, which answer in µs. */
@@ -51,14 +52,6 @@ struct fsstat_pool {
 	bool shutdown;
 	bool warned_spawn;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 int fsstat__statfs(const char *path, struct fsstat *out)
 {
@@ -269,7 +262,7 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 		return -ENOMEM;
 	pthread_mutex_lock(&p->mu);
 	p->round++;
-	now = now_ns();
+	now = mono_now_ns();
 	for (i = 0; i < n; i++) {
 		struct entry *e = lookup(p, paths[i]);
 
@@ -298,7 +291,7 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 	for (next = 0;;) {
 		uint64_t wake = deadline;
 
-		now = now_ns();
+		now = mono_now_ns();
 		while (next < n && (!in_flight(mine[next]) || hung(p, mine[next], now)))
 			next++;
 		if (next == n || now >= deadline)

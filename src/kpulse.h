@@ -22,6 +22,7 @@ struct kpulse_config {
 	const char *run_as;	   /* --run-as: user to become once loaded; "root" keeps root */
 	bool bpf_stats;		   /* --bpf.stats: kernel BPF run-time statistics */
 	const char *process_watch; /* --process.watch, as given */
+	const char *port_watch;	   /* --port.watch, as given: TCP ports (net, tcprtt) */
 	uint64_t history_ns;	   /* --history.duration: kept for /api/v1/history; 0: off */
 	uint64_t peak_window_ns;   /* --history.peak-window: <family>_max; 0: off */
 	unsigned int history_max_series;

@@ -33,7 +33,6 @@ static const char *device_exclude = "";
 static unsigned int cgroup_depth = 3;
 static const char *cgroup_include = "";
 static const char *cgroup_exclude = "";
-static const char *port_watch = "";
 
 static const struct flag net_flags[] = {
 	{"collector.net.all-namespaces", FLAG_BOOL, &all_namespaces,
@@ -54,9 +53,6 @@ static const struct flag net_flags[] = {
 	 "Regex of rolled-up cgroup paths to export (anchored; empty: all)"},
 	{"collector.net.cgroup-exclude", FLAG_STRING, &cgroup_exclude,
 	 "Regex of rolled-up cgroup paths not to export (anchored)"},
-	{"port.watch", FLAG_STRING, &port_watch,
-	 "Comma-separated TCP ports: kpulse_tcp_listening{port} is 1 while a socket in kpulse's "
-	 "network namespace listens on it"},
 	{NULL},
 };
 
@@ -432,8 +428,8 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	if (!n->tvals || !n->rbuf)
 		return -ENOMEM;
 
-	err = tcp_ports__parse(port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports, err_text,
-			       sizeof(err_text));
+	err = tcp_ports__parse(cfg->port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports,
+			       err_text, sizeof(err_text));
 	if (err) {
 		log_error("--port.watch: %s", err_text);
 		return err;

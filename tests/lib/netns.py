@@ -223,3 +223,57 @@ def enter_netns(name):
         finally:
             os.close(home)
     cleanup(leave)
+
+
+# A point-to-point link between this namespace and another whose packets arrive a fixed
+# delay after they were sent: two TUN devices, one in each namespace, and this relay between
+# them. netem is not built into the test kernels; a TUN relay needs nothing but /dev/net/tun.
+TUN_RELAY = r"""
+import ctypes, fcntl, heapq, os, select, struct, sys, time
+near_name, far_ns, far_name, delay = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
+
+def tun(name):
+    # The device is made in the namespace of the process that opens /dev/net/tun.
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
+    return fd
+
+near = tun(near_name)
+libc = ctypes.CDLL(None, use_errno=True)
+ns = os.open("/run/netns/" + far_ns, os.O_RDONLY)
+if libc.setns(ns, 0x40000000):
+    raise OSError(ctypes.get_errno(), "setns into " + far_ns)
+far = tun(far_name)
+print("ready", flush=True)
+peer, due, n = {near: far, far: near}, [], 0
+while True:
+    timeout = max(0.0, due[0][0] - time.monotonic()) if due else None
+    ready = select.select([near, far, 0], [], [], timeout)[0]
+    if 0 in ready and not os.read(0, 1):
+        break  # the test is gone
+    now = time.monotonic()
+    for fd in ready:
+        if fd:
+            n += 1
+            heapq.heappush(due, (now + delay, n, peer[fd], os.read(fd, 65536)))
+    while due and due[0][0] <= time.monotonic():
+        _, _, fd, pkt = heapq.heappop(due)
+        os.write(fd, pkt)
+"""
+
+
+def delayed_link(far_ns, near_ip, far_ip, delay):
+    """A point-to-point IPv4 link from this namespace (@near_ip) into @far_ns (@far_ip) over
+    which every packet, either way, arrives @delay seconds after it was sent: a round trip
+    takes 2 x @delay plus the relay's own few hundred microseconds. Gone at cleanup."""
+    near, far = f"kpt{PID}a", f"kpt{PID}b"
+    p = subprocess.Popen([sys.executable, "-c", TUN_RELAY, near, far_ns, far, str(delay)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    cleanup(lambda: (p.kill(), p.wait()))
+    assert p.stdout.readline().strip() == "ready", "the TUN relay did not start"
+    for dev, ns, ip, peer in ((near, None, near_ip, far_ip), (far, far_ns, far_ip, near_ip)):
+        sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1", netns=ns)
+        sh("ip", "addr", "add", ip, "peer", peer, "dev", dev, netns=ns)
+        sh("ip", "link", "set", dev, "up", netns=ns)
+    return p

@@ -17,6 +17,9 @@ static const struct metric_desc i_build = {"test_build_info", METRIC_INFO, "vers
 static const struct metric_desc h_lat = {"test_latency_seconds", METRIC_HISTOGRAM, "op",
 					 "A histogram."};
 
+static const struct metric_desc gh_rtt = {"test_rtt_seconds", METRIC_GAUGE_HISTOGRAM, "",
+					  "A gauge histogram."};
+
 static const char *om(struct mset *s, struct buf *b)
 {
 	buf__reset(b);
@@ -110,6 +113,34 @@ TEST(histogram)
 			     "test_latency_seconds_sum{op=\"read\"} 3.25\n"
 			     "test_latency_seconds_count{op=\"read\"} 3\n"
 			     "# EOF\n");
+	mset__free(s);
+	buf__free(&b);
+}
+
+TEST(gauge_histogram)
+{
+	static const double bounds[] = {0.001};
+	static const uint64_t counts[] = {2, 1};
+	struct mset *s = mset__new();
+	struct buf b = {};
+
+	mset__histogram(s, &gh_rtt, bounds, counts, 1, 0.05);
+	/* OpenMetrics: gaugehistogram, whose sum and count are _gsum and _gcount. */
+	CHECK_STR(om(s, &b), "# TYPE test_rtt_seconds gaugehistogram\n"
+			     "# UNIT test_rtt_seconds seconds\n"
+			     "# HELP test_rtt_seconds A gauge histogram.\n"
+			     "test_rtt_seconds_bucket{le=\"0.001\"} 2\n"
+			     "test_rtt_seconds_bucket{le=\"+Inf\"} 3\n"
+			     "test_rtt_seconds_gsum 0.05\n"
+			     "test_rtt_seconds_gcount 3\n"
+			     "# EOF\n");
+	/* Text 0.0.4 has no such type: a histogram, as client_python writes one. */
+	CHECK_STR(text(s, &b), "# HELP test_rtt_seconds A gauge histogram.\n"
+			       "# TYPE test_rtt_seconds histogram\n"
+			       "test_rtt_seconds_bucket{le=\"0.001\"} 2\n"
+			       "test_rtt_seconds_bucket{le=\"+Inf\"} 3\n"
+			       "test_rtt_seconds_sum 0.05\n"
+			       "test_rtt_seconds_count 3\n");
 	mset__free(s);
 	buf__free(&b);
 }
@@ -284,6 +315,7 @@ int main(void)
 	RUN(counter_family_drops_total);
 	RUN(gauge_and_info);
 	RUN(histogram);
+	RUN(gauge_histogram);
 	RUN(unit_from_the_name);
 	RUN(canonical_le);
 	RUN(accept_negotiation);
