@@ -49,7 +49,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
-	test-deps bench-deps docs man install uninstall fuzz fuzz-build
+	test-deps bench-deps docs man install uninstall fuzz fuzz-build soak
 .DELETE_ON_ERROR:
 
 all: kpulse
@@ -161,8 +161,26 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
 
-# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers.
-TEST_PROGS := $(OUTPUT)/hangfs
+# kpulse under churn (processes, cgroups, veths, mounts, renames) and 10 scrapes a second for
+# SOAK_SECONDS; fails on growth that does not level off or labels that outlive the churn.
+# make test runs the same for 60 s (tests/bpf/test_soak.py).
+SOAK_SECONDS ?= 3600
+
+soak: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/soak/run $(SOAK_SECONDS)
+
+# Helper programs the tests run: hangfs, a FUSE filesystem whose statfs never answers, and
+# the workloads of tests/workloads/ (each runnable by hand: .output/workloads/<name>).
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
+TEST_PROGS := $(OUTPUT)/hangfs $(WORKLOADS)
+
+$(OUTPUT)/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wall -Wextra -Werror $< -o $@
 
 $(OUTPUT)/hangfs: tests/fuse/hangfs.c | $(OUTPUT)
 	$(call msg,TEST-CC,$@)

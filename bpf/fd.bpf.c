@@ -410,37 +410,342 @@ int fd_x_close_range(struct kp_sys_exit *ctx)
 }
 
 /*
- * The per-process iterator: iter/task calls this once per task. A process's open
- * descriptors are the set bits of its table's open_fds bitmap, so one visit per task
- * costs max_fds / 64 words of popcount, a few microseconds for 10 000 descriptors, where
- * iter/task_file would run once per open file. Threads that share their leader's table
- * are skipped (the way iter/task_file does it), so a table is counted once per process.
- * One kpulse_fd_proc record per table, written with bpf_seq_write.
+ * The per-tick walk over every descriptor table, in one run of fd_walk.
  *
- * A bit is set from the moment an open reserves the number until close releases it, so
- * a call in flight may count one descriptor that /proc/<pid>/fd does not list yet.
+ * An iter/task program costs 0.4 µs per task before it does anything (the kernel looks
+ * every task up by pid and takes a reference: 8–9 ms per pass over 20 000 tasks here),
+ * and one record per process left userspace to sort them all. The open-coded task
+ * iterator (Linux 6.7) follows the task list under RCU instead, and the walk adds up in
+ * the kernel: one fd_names entry per process name, and the process nearest its limit.
+ * Userspace then reads names_out[] and walk from the mmapped .bss, no syscall.
  */
-SEC("iter/task")
-int fd_iter(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct kpulse_fd_proc rec = {};
-	struct files_struct *files;
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
+extern void bpf_rcu_read_lock(void) __ksym;
+extern void bpf_rcu_read_unlock(void) __ksym;
+extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
 
-	if (!task)
+/* Scratch of one walk, not pinned: entries of names gone since the last walk are pruned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KPULSE_FD_NAMES_MAX);
+	__type(key, struct kpulse_fd_name);
+	__type(value, struct kpulse_fd_use);
+} fd_names SEC(".maps");
+
+struct kpulse_fd_walk walk;
+struct kpulse_fd_name_use names_out[KPULSE_FD_NAMES_MAX];
+
+/*
+ * Open descriptors in the @nwords longs of the bitmap at @bits. Global, not inlined: the
+ * verifier checks it once on its own; inlined in the walk's loop, its bpf_loop would be
+ * explored again for every state of that loop (beyond the 1M-instruction limit).
+ */
+__noinline __u64 fd_bits_open(__u64 bits, __u64 nwords)
+{
+	struct popcount_ctx c = {.bits = (unsigned long *)bits, .hi = nwords * 64 - 1};
+
+	if (!nwords || nwords > (1U << 26))
 		return 0;
-	files = BPF_CORE_READ(task, files);
+	bpf_loop((nwords - 1) / FD_CHUNK_WORDS + 1, count_chunk, &c, 0);
+	return c.open;
+}
+
+/*
+ * A kernel address as a plain number (a global function takes no kernel pointer): through
+ * a .bss slot, which a privileged program may store a pointer into and reads back as a
+ * scalar. Cheaper than a probe read.
+ */
+__u64 addr_slot;
+
+static __always_inline __u64 addr_of(const void *p)
+{
+	*(volatile __u64 *)&addr_slot = (__u64)p;
+	return *(volatile __u64 *)&addr_slot;
+}
+
+/* Open descriptors of a table: its bitmap's set bits. */
+static __always_inline __u64 table_open(struct files_struct *files)
+{
+	struct fdtable *fdt = files->fdt;
+	__u32 max = fdt->max_fds;
+	unsigned long w[4] = {};
+
+	/*
+	 * Most processes never open more than 64: the table is still the one embedded in
+	 * files_struct (NR_OPEN_DEFAULT = BITS_PER_LONG), one word read as a plain load. Up
+	 * to 256 (a table inherited from a parent that had more), one probe read of the
+	 * bitmap: here cheaper than four loads through bpf_rdonly_cast(), each of which the
+	 * kernel guards much like a probe read. Beyond, a probe read per 2048 descriptors.
+	 */
+	if (max <= 64)
+		return __builtin_popcountll(files->open_fds_init[0]);
+	if (max <= 256) {
+		if (bpf_probe_read_kernel(w, max / 8, fdt->open_fds))
+			return 0;
+		return __builtin_popcountll(w[0]) + __builtin_popcountll(w[1]) +
+		       __builtin_popcountll(w[2]) + __builtin_popcountll(w[3]);
+	}
+	return fd_bits_open(addr_of(fdt->open_fds), max / 64);
+}
+
+/* Open/limit as a comparable integer (units of 2^-32); limit 0 counts as full. */
+static __always_inline __u64 ratio_key(__u64 nfds, __u64 limit)
+{
+	if (limit == ~0ULL) /* RLIM_INFINITY */
+		return 0;
+	if (!limit)
+		return 1ULL << 32;
+	return (nfds << 32) / limit; /* nfds < 2^31 (fs.nr_open): no overflow */
+}
+
+/*
+ * The executable's path, one component per slot from the file's own name up, crossing
+ * mount points the way d_path() does; as the process's mount namespace names it.
+ * bpf_d_path() would need a trusted struct path, which mm->exe_file is not. Probe reads,
+ * once per walk, for the top process only.
+ */
+struct exe_walk {
+	struct dentry *d;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 n;
+};
+
+/* One step up from e->d: a path component, or a mount crossed; 1 stops the loop. */
+static long exe_step(__u64 i, struct exe_walk *e)
+{
+	struct kpulse_fd_top *top = &walk.top;
+	/* Locals: CO-RE relocations must not reach into struct exe_walk. */
+	struct dentry *d = e->d, *parent = BPF_CORE_READ(d, d_parent);
+	struct vfsmount *vfsmnt = e->vfsmnt;
+	struct mount *mnt = e->mnt, *up;
+	__u32 n = e->n;
+
+	if (d == BPF_CORE_READ(vfsmnt, mnt_root) || d == parent) {
+		/* The top of this mount: go on from where it is mounted. */
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt)
+			return 1;
+		e->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		e->mnt = up;
+		e->vfsmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (n >= KPULSE_FD_EXE_DEPTH) {
+		top->exe_more = 1;
+		return 1;
+	}
+	bpf_probe_read_kernel_str(top->exe[n], KPULSE_FD_EXE_NAME, BPF_CORE_READ(d, d_name.name));
+	e->n = n + 1;
+	e->d = parent;
+	return 0;
+}
+
+static __always_inline void read_exe(struct task_struct *t, struct kpulse_fd_top *top)
+{
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	struct exe_walk e = {};
+
+	top->exe_depth = 0;
+	top->exe_more = 0;
+	if (!exe)
+		return;
+	e.d = BPF_CORE_READ(exe, f_path.dentry);
+	e.vfsmnt = BPF_CORE_READ(exe, f_path.mnt);
+	e.mnt = (void *)e.vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	/* Each mount crossed costs a step too. */
+	bpf_loop(4 * KPULSE_FD_EXE_DEPTH, exe_step, &e, 0);
+	top->exe_depth = e.n;
+}
+
+/*
+ * Where the walk is, kept in .bss rather than on the stack: the verifier then sees the
+ * same state at every turn of the loop and proves it once.
+ */
+__u32 prev_tgid;
+__u64 prev_files;
+
+/* The name's bytes after its first NUL, zeroed: equal names must be equal keys. */
+static __always_inline __u64 nul_pad(__u64 q, bool *end)
+{
+	__u64 keep = 0;
+
+	if (*end)
+		return 0;
+	for (int i = 0; i < 8; i++) {
+		if (!((q >> (8 * i)) & 0xff)) {
+			*end = true;
+			return q & keep;
+		}
+		keep = (keep << 8) | 0xff;
+	}
+	return q;
+}
+
+/* Is the table @nfds of @limit nearer its limit than the one @u holds? */
+static __always_inline bool worse(__u64 nfds, __u64 limit, const struct kpulse_fd_use *u)
+{
+	return !u->worst_nfds || ratio_key(nfds, limit) > ratio_key(u->worst_nfds, u->worst_limit);
+}
+
+/*
+ * The tables of one name the walk is in the middle of: processes of one name often come
+ * in a row (a pool of workers forked together), and adding them up here costs no hash
+ * lookup. Added to fd_names when the name changes and at the end.
+ */
+struct {
+	__u64 name[2];
+	struct kpulse_fd_use use;
+} run;
+
+static __always_inline void flush_run(void)
+{
+	struct kpulse_fd_use *u, fresh = {.gen = walk.gen};
+
+	if (!run.use.nfds)
+		return;
+	u = bpf_map_lookup_elem(&fd_names, run.name);
+	if (!u) {
+		if (bpf_map_update_elem(&fd_names, run.name, &fresh, BPF_NOEXIST)) {
+			walk.names_lost++;
+			run.use.nfds = 0;
+			return;
+		}
+		u = bpf_map_lookup_elem(&fd_names, run.name);
+		if (!u)
+			return;
+	}
+	if (u->gen != walk.gen) /* last seen in an earlier walk */
+		*u = fresh;
+	u->nfds += run.use.nfds;
+	if (worse(run.use.worst_nfds, run.use.worst_limit, u)) {
+		u->worst_nfds = run.use.worst_nfds;
+		u->worst_limit = run.use.worst_limit;
+	}
+	run.use.nfds = 0;
+}
+
+/* Add @nfds of a table with @limit to its process's name. */
+static __always_inline void add_to_name(struct task_struct *leader, __u64 nfds, __u64 limit)
+{
+	bool end = false;
+	__u64 q0, q1;
+
+	q0 = nul_pad(*(__u64 *)&leader->comm[0], &end);
+	q1 = nul_pad(*(__u64 *)&leader->comm[8], &end);
+	if (!run.use.nfds || q0 != run.name[0] || q1 != run.name[1]) {
+		flush_run();
+		run.name[0] = q0;
+		run.name[1] = q1;
+		run.use.worst_nfds = 0;
+	}
+	run.use.nfds += nfds;
+	if (worse(nfds, limit, &run.use)) {
+		run.use.worst_nfds = nfds;
+		run.use.worst_limit = limit;
+	}
+}
+
+/* One task of the walk: count its table unless another task of its process already did. */
+static __always_inline void visit(struct task_struct *t)
+{
+	struct task_struct *leader = t->group_leader;
+	struct files_struct *files = t->files;
+	struct kpulse_fd_top *top = &walk.top;
+	__u64 nfds, limit, r, best;
+	__u32 tgid = t->tgid;
+
 	if (!files) /* kernel threads, exiting tasks */
+		return;
+	/*
+	 * Threads sharing their leader's table are skipped, as iter/task_file does; if the
+	 * leader has exited and dropped its table, its threads (visited in a row) are compared
+	 * with each other.
+	 */
+	if (t != leader && files == leader->files)
+		return;
+	if (tgid == prev_tgid && (__u64)files == prev_files)
+		return;
+	prev_tgid = tgid;
+	prev_files = (__u64)files;
+
+	nfds = table_open(files);
+	if (!nfds)
+		return;
+	walk.tables++;
+	limit = t->signal->rlim[RLIMIT_NOFILE].rlim_cur;
+	add_to_name(leader, nfds, limit);
+
+	r = ratio_key(nfds, limit);
+	best = top->tgid ? ratio_key(top->nfds, top->limit) : 0;
+	if (!top->tgid || r > best || (r == best && tgid < top->tgid)) {
+		top->tgid = tgid;
+		top->nfds = nfds;
+		top->limit = limit;
+	}
+}
+
+/* List the names of this walk for userspace and forget those no process has any more. */
+static long list_name(struct bpf_map *map, struct kpulse_fd_name *name, struct kpulse_fd_use *u,
+		      void *ctx)
+{
+	__u64 n = walk.names;
+
+	if (u->gen != walk.gen) {
+		bpf_map_delete_elem(map, name);
 		return 0;
-	if (task->pid != task->tgid && files == BPF_CORE_READ(task, group_leader, files))
-		return 0;
-	rec.nfds = count_open_fds(BPF_CORE_READ(files, fdt), 0, ~0U);
-	if (!rec.nfds)
-		return 0;
-	rec.files_id = (__u64)files;
-	rec.tgid = task->tgid;
-	rec.limit = BPF_CORE_READ(task, signal, rlim[RLIMIT_NOFILE].rlim_cur);
-	BPF_CORE_READ_STR_INTO(&rec.comm, task, group_leader, comm);
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	}
+	if (n >= KPULSE_FD_NAMES_MAX)
+		return 1;
+	names_out[n].name = *name;
+	names_out[n].use = *u;
+	walk.names = n + 1;
+	return 0;
+}
+
+/*
+ * Run by userspace once per tick (BPF_PROG_RUN), after it sets walk.gen to a new value;
+ * never on a hot path. Sleepable, so the task list is walked under bpf_rcu_read_lock(),
+ * which stays preemptible on this kernel (PREEMPT_RCU).
+ */
+SEC("syscall")
+int fd_walk(void *ctx)
+{
+	struct kpulse_fd_top *top = &walk.top;
+	struct bpf_iter_task it;
+	struct task_struct *t;
+
+	walk.tables = walk.names = walk.names_lost = 0;
+	top->tgid = 0;
+	prev_tgid = 0;
+	prev_files = 0;
+	run.use.nfds = 0;
+	bpf_rcu_read_lock();
+	bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_THREADS);
+	while ((t = bpf_iter_task_next(&it)))
+		visit(t);
+	bpf_iter_task_destroy(&it);
+	bpf_rcu_read_unlock();
+	flush_run();
+	bpf_for_each_map_elem(&fd_names, list_name, NULL, 0);
+
+	/* Who the top process is; it may have exited since (then its pid stays, no more). */
+	top->exe_depth = 0;
+	top->exe_more = 0;
+	top->uid = 0;
+	__builtin_memset(top->comm, 0, sizeof(top->comm));
+	if (top->tgid) {
+		t = bpf_task_from_pid(top->tgid);
+		if (t) {
+			top->uid = BPF_CORE_READ(t, real_cred, uid.val);
+			BPF_CORE_READ_STR_INTO(&top->comm, t, comm);
+			read_exe(t, top);
+			bpf_task_release(t);
+		}
+	}
 	return 0;
 }

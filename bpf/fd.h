@@ -37,16 +37,53 @@ struct kpulse_fd_pending {
 };
 
 /*
- * One record per (process, descriptor table) written by the iter/task program, which
- * skips threads that share their group leader's table: a record is one table seen from
- * one process (a thread with a private table after unshare(CLONE_FILES) adds one more).
+ * The per-tick walk (fd_walk, a BPF_PROG_TYPE_SYSCALL program that userspace runs once per
+ * tick) visits every descriptor table once and aggregates in the kernel, so what reaches
+ * userspace grows with the number of process names, not of processes.
  */
-struct kpulse_fd_proc {
-	__u64 files_id; /* identity of the descriptor table (dedups a table seen twice) */
-	__u64 limit;	/* RLIMIT_NOFILE soft limit of the process */
-	__u32 tgid;
-	__u32 nfds;    /* descriptors open in this table */
-	char comm[16]; /* the thread-group leader's name */
+#define KPULSE_FD_COMM_LEN 16
+#define KPULSE_FD_NAMES_MAX 8192 /* distinct process names per tick */
+#define KPULSE_FD_EXE_DEPTH 16	 /* path components kept of the top process's executable */
+#define KPULSE_FD_EXE_NAME 64	 /* bytes kept of each component, NUL included */
+
+/* Key of fd_names: a thread-group leader's name, NUL-padded to the full length. */
+struct kpulse_fd_name {
+	char comm[KPULSE_FD_COMM_LEN];
+};
+
+/* Value of fd_names: the processes of one name, in the walk of tick @gen. */
+struct kpulse_fd_use {
+	__u64 gen;
+	__u64 nfds;	   /* open descriptors, summed over their tables */
+	__u64 worst_nfds;  /* the table nearest its limit: its open descriptors... */
+	__u64 worst_limit; /* ...and its process's RLIMIT_NOFILE soft limit */
+};
+
+/* One name of the last walk, as fd_walk lists them for userspace (fd_bpf.bss). */
+struct kpulse_fd_name_use {
+	struct kpulse_fd_name name;
+	struct kpulse_fd_use use;
+};
+
+/* The process nearest its RLIMIT_NOFILE (ties: the lowest pid), as the walk found it. */
+struct kpulse_fd_top {
+	__u64 nfds;
+	__u64 limit; /* ~0: RLIM_INFINITY */
+	__u32 tgid;  /* 0: none found */
+	__u32 uid;   /* real uid */
+	char comm[KPULSE_FD_COMM_LEN];
+	__u32 exe_depth; /* components in exe[], the executable's own name first */
+	__u32 exe_more;	 /* 1 if the path has more components than exe[] holds */
+	char exe[KPULSE_FD_EXE_DEPTH][KPULSE_FD_EXE_NAME];
+};
+
+/* What one walk found (fd_bpf.bss); userspace sets gen before each run. */
+struct kpulse_fd_walk {
+	__u64 gen;
+	__u64 tables;	  /* descriptor tables counted */
+	__u64 names;	  /* entries of names_out[] */
+	__u64 names_lost; /* tables whose name found no room in fd_names */
+	struct kpulse_fd_top top;
 };
 
 #endif /* KPULSE_FD_H */

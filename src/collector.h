@@ -13,10 +13,18 @@
 #include "kpulse.h"
 #include "metrics.h"
 
+/*
+ * What the sampler tells a collector each time it samples it. Rates and ratios divide by
+ * elapsed_ns, never by the nominal interval, and publish nothing while it is 0.
+ */
 struct tick {
-	uint64_t now_ns;     /* CLOCK_MONOTONIC when this tick started */
-	uint64_t elapsed_ns; /* since the previous tick's now_ns; 0 on the first tick */
-	uint64_t seq;	     /* 0 on the first tick */
+	uint64_t now_ns; /* CLOCK_MONOTONIC (mono_now_ns()) when this collector's sample began */
+	/*
+	 * Since its previous sample's now_ns (whether that sample succeeded or not); 0 on its
+	 * first sample and after less than half a --sampler.interval (see rate__elapsed).
+	 */
+	uint64_t elapsed_ns;
+	uint64_t seq; /* the sampler's tick number, 0 on the first tick */
 };
 
 struct collector {
@@ -33,8 +41,9 @@ struct collector {
 	void (*destroy)(struct collector *c);
 	void *priv;
 	/* Kept by the sampler. */
-	bool started; /* init succeeded */
-	bool up;      /* the last sample succeeded */
+	bool started;	     /* init succeeded */
+	bool up;	     /* the last sample succeeded */
+	uint64_t sampled_ns; /* now_ns of its last sample; 0 before the first */
 	double duration_s;
 };
 

@@ -197,7 +197,8 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 		procfs__warn_once(&s->warned, WARN_NO_CPU, "%s/stat has no 'cpu' line", s->procfs);
 		return -ENODATA;
 	}
-	if (have_ratio && total > 0)
+	/* Ratios only over a whole interval (rate__elapsed), not the few ms after a first read. */
+	if (have_ratio && total > 0 && t->elapsed_ns)
 		for (m = 0; m < CPU_NMODES; m++)
 			mset__add(out, &cpu_mode_ratio, agg[m] / total, cpu_mode__name(m));
 	return 0;

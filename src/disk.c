@@ -10,7 +10,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "rate.h"
-#include "sampler.h"
+#include "strindex.h"
 
 static const struct metric_desc read_bytes = {
 	"kpulse_disk_read_bytes_total",
@@ -106,6 +106,7 @@ static const struct metric_desc *const disk_metrics[] = {
 static const char default_exclude[] = "(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme[0-9]+n[0-9]+p)[0-9]+";
 static const char *device_include = "";
 static const char *device_exclude = default_exclude;
+static unsigned int max_devices = 4096;
 
 static const struct flag disk_flags[] = {
 	{"collector.disk.device-include", FLAG_STRING, &device_include,
@@ -113,24 +114,33 @@ static const struct flag disk_flags[] = {
 	 "is dropped"},
 	{"collector.disk.device-exclude", FLAG_STRING, &device_exclude,
 	 "Regular expression of devices not to report (whole name)"},
+	{"collector.disk.max-devices", FLAG_UINT, &max_devices,
+	 "Most devices reported (the first in /proc/diskstats); the rest are left out and "
+	 "logged once"},
 	{NULL},
 };
 
-struct disk_prev {
-	char name[DISK_NAME_MAX];
-	struct diskstat st;
-	bool valid; /* st holds the previous reading */
-	bool seen;  /* in the current file */
+/* One reading of the devices that pass the filter, kept as the next tick's previous one. */
+struct disk_reading {
+	struct diskstat *st;
+	size_t n, cap;
+	struct strindex index; /* name -> position in st */
 };
 
 struct disk {
 	const char *procfs;
 	struct procfs_buf buf;
 	struct filter filter;
-	struct disk_prev *prev;
-	size_t nprev, capprev;
-	uint64_t prev_ns; /* when the previous read happened; 0 before the first */
+	struct disk_reading cur, prev; /* swapped after each tick; prev empty after a failure */
 	uint32_t warned;
+};
+
+enum disk_warn {
+	WARN_READ = 1u << 0,
+	WARN_LINE = 1u << 1,
+	WARN_FIELDS = 1u << 2,
+	WARN_TWICE = 1u << 3,
+	WARN_MAX = 1u << 4,
 };
 
 int disk__filter_init(struct filter *f, char *err, size_t errlen)
@@ -159,27 +169,6 @@ static int disk_init(struct collector *c, const struct kpulse_config *cfg)
 	return 0;
 }
 
-static struct disk_prev *find_prev(struct disk *d, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < d->nprev; i++)
-		if (!strcmp(d->prev[i].name, name))
-			return &d->prev[i];
-	if (d->nprev == d->capprev) {
-		size_t cap = d->capprev ? d->capprev * 2 : 8;
-		struct disk_prev *p = realloc(d->prev, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		d->prev = p;
-		d->capprev = cap;
-	}
-	memset(&d->prev[d->nprev], 0, sizeof(d->prev[0]));
-	snprintf(d->prev[d->nprev].name, sizeof(d->prev[0].name), "%s", name);
-	return &d->prev[d->nprev++];
-}
-
 static bool has(const struct diskstat *s, int f)
 {
 	return s->present & (1u << f);
@@ -195,10 +184,10 @@ static void add_rate(struct mset *out, const struct metric_desc *desc, const str
 		mset__add(out, desc, r * scale, b->name);
 }
 
-static void add_device(struct disk *d, struct mset *out, const struct diskstat *s,
+/* Counters of @s, and rates against @a, its previous reading (NULL for a new device). */
+static void add_device(struct mset *out, const struct diskstat *s, const struct diskstat *a,
 		       uint64_t elapsed_ns)
 {
-	struct disk_prev *p = find_prev(d, s->name);
 	const char *dev = s->name;
 
 	if (has(s, DISK_SECTORS_READ))
@@ -217,79 +206,130 @@ static void add_device(struct disk *d, struct mset *out, const struct diskstat *
 		mset__add(out, &io_time, (double)s->v[DISK_IO_MS] / 1e3, dev);
 	if (has(s, DISK_IOS_NOW))
 		mset__add(out, &io_now, (double)s->v[DISK_IOS_NOW], dev);
-	if (!p)
+	if (!a || !elapsed_ns)
 		return;
-	if (p->valid && elapsed_ns) {
-		const struct diskstat *a = &p->st;
+	add_rate(out, &read_bps, a, s, DISK_SECTORS_READ, 512, elapsed_ns);
+	add_rate(out, &write_bps, a, s, DISK_SECTORS_WRITTEN, 512, elapsed_ns);
+	add_rate(out, &reads_ps, a, s, DISK_READS, 1, elapsed_ns);
+	add_rate(out, &writes_ps, a, s, DISK_WRITES, 1, elapsed_ns);
+	if (has(a, DISK_IO_MS) && has(s, DISK_IO_MS)) {
+		/* Milliseconds of I/O over nanoseconds elapsed; clamped to 1 because io_ticks
+		 * is updated at jiffy granularity. */
+		double r = (double)rate__delta(a->v[DISK_IO_MS], s->v[DISK_IO_MS]) * 1e6 /
+			   (double)elapsed_ns;
 
-		add_rate(out, &read_bps, a, s, DISK_SECTORS_READ, 512, elapsed_ns);
-		add_rate(out, &write_bps, a, s, DISK_SECTORS_WRITTEN, 512, elapsed_ns);
-		add_rate(out, &reads_ps, a, s, DISK_READS, 1, elapsed_ns);
-		add_rate(out, &writes_ps, a, s, DISK_WRITES, 1, elapsed_ns);
-		if (has(a, DISK_IO_MS) && has(s, DISK_IO_MS)) {
-			/* Milliseconds of I/O over nanoseconds elapsed; clamped to 1 because
-			 * io_ticks is updated at jiffy granularity. */
-			double r = (double)rate__delta(a->v[DISK_IO_MS], s->v[DISK_IO_MS]) * 1e6 /
-				   (double)elapsed_ns;
-
-			mset__add(out, &utilization, r > 1 ? 1 : r, dev);
-		}
+		mset__add(out, &utilization, r > 1 ? 1 : r, dev);
 	}
-	p->st = *s;
-	p->valid = p->seen = true;
+}
+
+/* Parse diskstats into d->cur: the devices that pass the filter, each name once. */
+static int read_devices(struct disk *d)
+{
+	struct disk_reading *r = &d->cur;
+	const char *line;
+	size_t i, j;
+
+	r->n = 0;
+	for (line = d->buf.len ? d->buf.data : NULL; line && *line;) {
+		const char *eol = strchr(line, '\n');
+
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 16;
+			struct diskstat *st = realloc(r->st, cap * sizeof(*st));
+
+			if (!st)
+				return -ENOMEM;
+			r->st = st;
+			r->cap = cap;
+		}
+		if (diskstats__parse_line(line, &r->st[r->n])) {
+			if (*line != '\n')
+				procfs__warn_once(&d->warned, WARN_LINE,
+						  "%s/diskstats: skipping a line without major, "
+						  "minor and device name",
+						  d->procfs);
+		} else if (filter__match(&d->filter, r->st[r->n].name)) {
+			/* The 11 fields after the name exist since 2.6; fewer means a cut line. */
+			if (r->st[r->n].present != (1u << DISK_NFIELDS) - 1)
+				procfs__warn_once(&d->warned, WARN_FIELDS,
+						  "%s/diskstats: device %s lacks fields or has "
+						  "values that are not numbers; those are not "
+						  "exported",
+						  d->procfs, r->st[r->n].name);
+			r->n++;
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	/* Index the names (the array no longer moves); a name seen twice keeps its first line. */
+	strindex__clear(&r->index);
+	for (i = j = 0; i < r->n; i++) {
+		size_t k;
+
+		if (strindex__get(&r->index, r->st[i].name, &k)) {
+			procfs__warn_once(&d->warned, WARN_TWICE,
+					  "%s/diskstats: device %s is listed twice; only its first "
+					  "line counts",
+					  d->procfs, r->st[i].name);
+			continue;
+		}
+		if (j == max_devices) {
+			/* Bounded: 100 000 devices would be 1.3 million series (50 MB a scrape). */
+			procfs__warn_once(&d->warned, WARN_MAX,
+					  "%s/diskstats: more than %u devices; only the first %u "
+					  "are reported (--collector.disk.max-devices, or narrow "
+					  "--collector.disk.device-include)",
+					  d->procfs, max_devices, max_devices);
+			break;
+		}
+		if (j != i)
+			r->st[j] = r->st[i];
+		if (strindex__put(&r->index, r->st[j].name, j))
+			return -ENOMEM;
+		j++;
+	}
+	r->n = j;
+	return 0;
 }
 
 static int disk_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	struct disk *d = c->priv;
-	uint64_t now, elapsed_ns;
-	const char *line;
-	size_t i, j;
+	struct disk_reading swap;
+	size_t i, k;
 	int err;
 
-	now = mono_now_ns();
 	err = procfs__read(d->procfs, "diskstats", &d->buf);
 	if (err == -ENODATA)
 		err = 0; /* no block device at all is a valid answer */
 	if (err) {
-		procfs__warn_once(&d->warned, 1u << 0, "failed to read %s/diskstats: %s", d->procfs,
-				  procfs__strerror(err));
-		d->prev_ns = 0;
+		procfs__warn_once(&d->warned, WARN_READ, "failed to read %s/diskstats: %s",
+				  d->procfs, procfs__strerror(err));
+		d->prev.n = 0;
+		strindex__clear(&d->prev.index);
 		return err;
 	}
-	d->warned &= ~(1u << 0);
-	/* Rates divide by the time between the two reads, not the nominal interval. */
-	elapsed_ns = d->prev_ns ? now - d->prev_ns : 0;
-	d->prev_ns = now;
-	for (i = 0; i < d->nprev; i++)
-		d->prev[i].seen = false;
-	for (line = d->buf.len ? d->buf.data : NULL; line && *line;) {
-		const char *eol = strchr(line, '\n');
-		struct diskstat s;
+	d->warned &= ~WARN_READ;
+	err = read_devices(d);
+	if (err)
+		return err;
+	/*
+	 * Rates divide by the sampler's measured interval since this collector's previous
+	 * sample (0 on the first: no rate), not the nominal one.
+	 */
+	for (i = 0; i < d->cur.n; i++) {
+		const struct diskstat *s = &d->cur.st[i];
 
-		if (diskstats__parse_line(line, &s)) {
-			if (*line != '\n')
-				procfs__warn_once(&d->warned, 1u << 1,
-						  "%s/diskstats: skipping a line without major, "
-						  "minor and device name",
-						  d->procfs);
-		} else if (filter__match(&d->filter, s.name)) {
-			/* The 11 fields after the name exist since 2.6; fewer means a cut line. */
-			if (s.present != (1u << DISK_NFIELDS) - 1)
-				procfs__warn_once(&d->warned, 1u << 2,
-						  "%s/diskstats: device %s lacks fields or has "
-						  "values that are not numbers; those are not "
-						  "exported",
-						  d->procfs, s.name);
-			add_device(d, out, &s, elapsed_ns);
-		}
-		line = eol ? eol + 1 : NULL;
+		add_device(out, s,
+			   strindex__get(&d->prev.index, s->name, &k) ? &d->prev.st[k] : NULL,
+			   t->elapsed_ns);
 	}
-	/* Forget devices that went away, so one that comes back starts afresh. */
-	for (i = j = 0; i < d->nprev; i++)
-		if (d->prev[i].seen)
-			d->prev[j++] = d->prev[i];
-	d->nprev = j;
+	/*
+	 * This reading becomes the previous one: a device that went away is forgotten, so
+	 * one that comes back starts afresh. The index keys point into the array they index.
+	 */
+	swap = d->prev;
+	d->prev = d->cur;
+	d->cur = swap;
 	return 0;
 }
 
@@ -301,7 +341,10 @@ static void disk_destroy(struct collector *c)
 		return;
 	filter__free(&d->filter);
 	procfs__buf_free(&d->buf);
-	free(d->prev);
+	free(d->cur.st);
+	free(d->prev.st);
+	strindex__free(&d->cur.index);
+	strindex__free(&d->prev.index);
 	free(d);
 	c->priv = NULL;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * File-descriptor collector: descriptors opened, closed and refused (syscall tracepoints,
- * bpf/fd.bpf.c), open descriptors per process against RLIMIT_NOFILE (an iter/task
- * program run once per tick) and the system totals of <procfs>/sys/fs/file-nr.
+ * File-descriptor collector: open descriptors per process name against RLIMIT_NOFILE (a
+ * walk over every descriptor table, bpf/fd.bpf.c, run once per tick), the system totals
+ * of <procfs>/sys/fs/file-nr and, opt-in, descriptors opened, closed and refused
+ * (syscall tracepoints).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +28,18 @@
 #define RLIM_INFINITY_U64 (~0ULL)
 
 static unsigned int fd_top = 10;
+static bool fd_syscalls;
 
 static const struct flag fd_flags[] = {
 	{"collector.fd.top", FLAG_UINT, &fd_top,
 	 "Export per-process fd gauges for this many names with the most open descriptors "
 	 "(plus --process.watch)"},
+	{"collector.fd.syscalls", FLAG_BOOL, &fd_syscalls,
+	 "Also count descriptors opened, closed and refused by errno (kpulse_fd_opened_total, "
+	 "...) from ~50 syscalls:* tracepoints. Off by default: any syscall tracepoint sends "
+	 "every syscall of every task through the kernel's slow path: make bench on a 2-vCPU "
+	 "KVM guest, Linux 6.18, measured a getppid loop 21 % slower with them, an open+close "
+	 "loop 16 %, 64 B UDP on loopback 7 %, pinned perf bench sched pipe 3 %"},
 	{NULL},
 };
 
@@ -40,34 +48,39 @@ static const struct metric_desc opened_total = {
 	METRIC_COUNTER,
 	"",
 	"Descriptors created by successful syscalls (open*, socket, accept*, dup*, pipe*, "
-	"eventfd, epoll_create, memfd_create, ...; pipe and socketpair create 2) (eBPF).",
+	"eventfd, epoll_create, memfd_create, ...; pipe and socketpair create 2) (eBPF, "
+	"--collector.fd.syscalls).",
 };
 static const struct metric_desc closed_total = {
 	"kpulse_fd_closed_total",
 	METRIC_COUNTER,
 	"",
 	"Descriptors released by close, close_range (the open ones in the range) and dup2/dup3 "
-	"onto an open descriptor; not those released by exit or exec (eBPF).",
+	"onto an open descriptor; not those released by exit or exec (eBPF, "
+	"--collector.fd.syscalls).",
 };
 static const struct metric_desc open_errors_total = {
 	"kpulse_fd_open_errors_total",
 	METRIC_COUNTER,
 	"errno",
 	"Descriptor-creating syscalls that failed, by errno name (EMFILE: the process limit, "
-	"ENFILE: the system limit; errno=other for codes without a name) (eBPF).",
+	"ENFILE: the system limit; errno=other for codes without a name) (eBPF, "
+	"--collector.fd.syscalls).",
 };
 static const struct metric_desc opened_rate = {
 	"kpulse_fd_opened_per_second",
 	METRIC_GAUGE,
 	"",
-	"Descriptors created per second over the last sampler interval.",
+	"Descriptors created per second over the last sampler interval "
+	"(--collector.fd.syscalls).",
 	METRIC_HISTORY,
 };
 static const struct metric_desc closed_rate = {
 	"kpulse_fd_closed_per_second",
 	METRIC_GAUGE,
 	"",
-	"Descriptors released per second over the last sampler interval.",
+	"Descriptors released per second over the last sampler interval "
+	"(--collector.fd.syscalls).",
 };
 static const struct metric_desc process_open_fds = {
 	"kpulse_process_open_fds",
@@ -75,7 +88,7 @@ static const struct metric_desc process_open_fds = {
 	"name",
 	"Open descriptors summed over all processes with this name (threads sharing a table "
 	"count once), for --process.watch names and the top --collector.fd.top names (eBPF "
-	"iterator, at the last sample).",
+	"task walk, at the last sample).",
 };
 static const struct metric_desc process_limit_ratio = {
 	"kpulse_process_fd_limit_ratio",
@@ -94,9 +107,11 @@ static const struct metric_desc limit_ratio_max = {
 };
 static const struct metric_desc limit_ratio_max_info = {
 	"kpulse_fd_limit_ratio_max_info",
-	METRIC_GAUGE,
-	"pid,name",
-	"Constant 1, naming the process that has kpulse_fd_limit_ratio_max.",
+	METRIC_INFO,
+	"pid,name,uid,exe",
+	"Who has kpulse_fd_limit_ratio_max: its pid, name (comm, which any process can "
+	"choose), real uid and executable path (as its mount namespace names it; a path cut "
+	"in front starts with .../).",
 };
 static const struct metric_desc allocated = {
 	"kpulse_fd_allocated",
@@ -339,34 +354,54 @@ int fd__parse_file_nr(const char *text, uint64_t *alloc, uint64_t *max)
 	return 0;
 }
 
-struct fd_proc {
-	__u32 tgid;
-	__u64 nfds;	 /* all its tables */
-	__u64 max_table; /* the fullest table: RLIMIT_NOFILE bounds each table */
-	__u64 limit;
-	double ratio;
-	char comm[16];
-};
+void fd__exe_path(const struct kpulse_fd_top *top, char *out, size_t len)
+{
+	static const char cut[] = "...";
+	__u32 depth = top->exe_depth < KPULSE_FD_EXE_DEPTH ? top->exe_depth : KPULSE_FD_EXE_DEPTH;
+	__u32 keep = 0; /* components [0, keep) are written, the leaf first */
+	bool more = top->exe_more;
+	size_t need = 0, n, pos = 0;
 
-struct fd_name {
-	char comm[16];
-	__u64 nfds;   /* sum over the processes */
-	double ratio; /* highest of the processes */
-};
+	if (!len)
+		return;
+	out[0] = '\0';
+	for (__u32 i = 0; i < depth; i++)
+		need += 1 + strnlen(top->exe[i], KPULSE_FD_EXE_NAME - 1);
+	if (!more && need < len) {
+		keep = depth;
+	} else {
+		/* Keep the end: as many whole components as fit behind ".../". */
+		more = true;
+		need = sizeof(cut) - 1;
+		for (; keep < depth; keep++) {
+			n = 1 + strnlen(top->exe[keep], KPULSE_FD_EXE_NAME - 1);
+			if (need + n >= len)
+				break;
+			need += n;
+		}
+		if (need >= len)
+			return;
+		memcpy(out, cut, sizeof(cut) - 1);
+		pos = sizeof(cut) - 1;
+	}
+	for (__u32 i = keep; i-- > 0;) {
+		n = strnlen(top->exe[i], KPULSE_FD_EXE_NAME - 1);
+		out[pos++] = '/';
+		memcpy(out + pos, top->exe[i], n);
+		pos += n;
+	}
+	out[pos] = '\0';
+}
 
 struct fd {
 	struct fd_bpf *skel;
 	const struct kpulse_config *cfg;
 	int ncpus;
-	struct kpulse_fd_stats *vals;
+	struct kpulse_fd_stats *vals; /* --collector.fd.syscalls only */
 	__u64 prev_opened, prev_closed;
 	bool prev_valid;
-	char *buf; /* iterator output */
-	size_t buflen, bufcap;
-	struct fd_proc *procs;
-	struct fd_name *names;
-	size_t cap;
-	bool file_nr_logged;
+	__u64 gen; /* of the last walk */
+	bool file_nr_logged, names_lost_logged;
 };
 
 /* Does syscalls:<event> exist on this kernel? */
@@ -376,6 +411,25 @@ static bool syscall_event_exists(const char *event)
 
 	snprintf(path, sizeof(path), SYSCALL_EVENTS "/%s", event);
 	return !access(path, F_OK);
+}
+
+static bool is_syscall_program(const struct bpf_program *prog)
+{
+	return !strncmp(bpf_program__section_name(prog), "tracepoint/syscalls/", 20);
+}
+
+/*
+ * Without --collector.fd.syscalls, none of the syscall programs is even loaded (and their
+ * maps not created): nothing of this collector is on any syscall's path.
+ */
+static void skip_syscall_programs(struct fd *f)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, f->skel->obj) if (is_syscall_program(prog))
+		bpf_program__set_autoload(prog, false);
+	bpf_map__set_autocreate(f->skel->maps.fd_stats, false);
+	bpf_map__set_autocreate(f->skel->maps.fd_pending, false);
 }
 
 /* Autoload only the programs whose syscall tracepoint exists; log the missing ones once. */
@@ -388,12 +442,11 @@ static int select_programs(struct fd *f)
 
 	bpf_object__for_each_program(prog, f->skel->obj)
 	{
-		const char *sec = bpf_program__section_name(prog);
 		const char *event;
 
-		if (strncmp(sec, "tracepoint/syscalls/", 20))
+		if (!is_syscall_program(prog))
 			continue;
-		event = sec + 20;
+		event = bpf_program__section_name(prog) + 20;
 		if (syscall_event_exists(event)) {
 			nattached++;
 			continue;
@@ -406,7 +459,7 @@ static int select_programs(struct fd *f)
 	}
 	if (!nattached) {
 		log_error("failed to find syscall tracepoints under " SYSCALL_EVENTS
-			  ": the kernel needs CONFIG_FTRACE_SYSCALLS");
+			  ": the kernel needs CONFIG_FTRACE_SYSCALLS for --collector.fd.syscalls");
 		return -ENOENT;
 	}
 	if (nmissing)
@@ -424,16 +477,18 @@ static int fd_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	c->priv = f;
 	f->cfg = cfg;
-	f->ncpus = libbpf_num_possible_cpus();
-	if (f->ncpus <= 0)
-		return f->ncpus ? f->ncpus : -EINVAL;
-	f->vals = calloc(f->ncpus, sizeof(*f->vals));
-	if (!f->vals)
-		return -ENOMEM;
-	/* Syscall tracepoints are classic ones: they need tracefs */
-	err = loader__mount_tracefs();
-	if (err)
-		return err;
+	if (fd_syscalls) {
+		f->ncpus = libbpf_num_possible_cpus();
+		if (f->ncpus <= 0)
+			return f->ncpus ? f->ncpus : -EINVAL;
+		f->vals = calloc(f->ncpus, sizeof(*f->vals));
+		if (!f->vals)
+			return -ENOMEM;
+		/* Syscall tracepoints are classic ones: they need tracefs */
+		err = loader__mount_tracefs();
+		if (err)
+			return err;
+	}
 
 	/* Open BPF application */
 	f->skel = fd_bpf__open();
@@ -442,20 +497,30 @@ static int fd_init(struct collector *c, const struct kpulse_config *cfg)
 		log_error("failed to open the fd BPF object: %s", strerror(-err));
 		return err;
 	}
-	/* Configure: the syscall tracepoints this kernel has, pinned maps */
-	err = select_programs(f);
+	/* Configure: the syscall programs only if asked for, pinned counters */
+	if (fd_syscalls) {
+		err = select_programs(f);
+		if (err)
+			return err;
+	} else {
+		skip_syscall_programs(f);
+	}
+	err = loader__pin_maps(f->skel->obj, cfg->pin_path);
 	if (err)
 		return err;
-	err = loader__pin_maps(f->skel->obj, cfg->pin_path);
+	/* fd_names is one walk's scratch, meaningless to another instance or after a restart. */
+	err = bpf_map__set_pin_path(f->skel->maps.fd_names, NULL);
 	if (err)
 		return err;
 	/* Load & verify BPF programs */
 	err = fd_bpf__load(f->skel);
 	if (err) {
-		log_error("failed to load the fd BPF programs: %s", strerror(-err));
+		log_error("failed to load the fd BPF programs: %s (the descriptor walk needs Linux "
+			  "6.7 or later, for bpf_iter_task_new)",
+			  strerror(-err));
 		return err;
 	}
-	/* Attach the tracepoint handlers and create the iterator link */
+	/* Attach the syscall tracepoint handlers (fd_walk is run, not attached) */
 	err = fd_bpf__attach(f->skel);
 	if (err) {
 		log_error("failed to attach the fd BPF programs: %s", strerror(-err));
@@ -498,37 +563,14 @@ static void add_activity(struct fd *f, const struct tick *t, struct mset *out)
 	f->prev_valid = true;
 }
 
-/* Run the iterator once: f->buf holds whole kpulse_fd_proc records. */
-static int run_iterator(struct fd *f)
-{
-	int err = loader__read_iter(f->skel->links.fd_iter, &f->buf, &f->bufcap, &f->buflen);
-
-	if (!err && f->buflen % sizeof(struct kpulse_fd_proc))
-		err = -EPROTO;
-	return err;
-}
-
-static int cmp_rec(const void *a, const void *b)
-{
-	const struct kpulse_fd_proc *x = a, *y = b;
-
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	return x->files_id < y->files_id ? -1 : x->files_id > y->files_id;
-}
-
-static int cmp_comm(const void *a, const void *b)
-{
-	return strncmp(((const struct fd_proc *)a)->comm, ((const struct fd_proc *)b)->comm, 16);
-}
-
+/* Most descriptors first; equal ones by name, so the top-N does not flap. */
 static int cmp_nfds_desc(const void *a, const void *b)
 {
-	const struct fd_name *x = a, *y = b;
+	const struct kpulse_fd_name_use *x = a, *y = b;
 
-	if (x->nfds != y->nfds)
-		return x->nfds > y->nfds ? -1 : 1;
-	return strncmp(x->comm, y->comm, 16);
+	if (x->use.nfds != y->use.nfds)
+		return x->use.nfds > y->use.nfds ? -1 : 1;
+	return strncmp(x->name.comm, y->name.comm, KPULSE_FD_COMM_LEN);
 }
 
 /* Open/limit, the share of its descriptor budget a process uses. */
@@ -544,125 +586,74 @@ static double limit_ratio(__u64 nfds, __u64 limit)
 static bool is_watched(const struct kpulse_config *cfg, const char *comm)
 {
 	for (size_t i = 0; i < cfg->nwatch; i++)
-		if (!strncmp(cfg->watch[i], comm, 16))
+		if (!strncmp(cfg->watch[i], comm, KPULSE_FD_COMM_LEN))
 			return true;
 	return false;
 }
 
-static int grow(struct fd *f, size_t n)
+static void add_top(const struct kpulse_fd_top *top, struct mset *out)
 {
-	struct fd_proc *p;
-	struct fd_name *nm;
+	char pid[16], uid[16], comm[KPULSE_FD_COMM_LEN], exe[METRIC_VALUE_MAX];
 
-	if (n <= f->cap)
-		return 0;
-	p = realloc(f->procs, n * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	f->procs = p;
-	nm = realloc(f->names, n * sizeof(*nm));
-	if (!nm)
-		return -ENOMEM;
-	f->names = nm;
-	f->cap = n;
-	return 0;
+	snprintf(pid, sizeof(pid), "%u", top->tgid);
+	snprintf(uid, sizeof(uid), "%u", top->uid);
+	memcpy(comm, top->comm, sizeof(comm));
+	comm[sizeof(comm) - 1] = '\0';
+	fd__exe_path(top, exe, sizeof(exe));
+	mset__add(out, &limit_ratio_max, limit_ratio(top->nfds, top->limit));
+	mset__add(out, &limit_ratio_max_info, 1, pid, comm, uid, exe);
 }
 
+/* Walk every descriptor table once (fd_walk) and export what it added up. */
 static int add_processes(struct fd *f, struct mset *out)
 {
-	struct kpulse_fd_proc *rec;
-	size_t nrec, nproc = 0, nname = 0, i, shown;
-	const struct fd_proc *max = NULL;
-	char pid[16];
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	struct kpulse_fd_walk *w = &f->skel->bss->walk;
+	struct kpulse_fd_name_use *names = f->skel->bss->names_out;
+	size_t i, n, shown;
 	int err;
 
-	err = run_iterator(f);
+	w->gen = ++f->gen;
+	err = bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.fd_walk), &opts);
 	if (err) {
-		log_warn("failed to run the fd iterator: %s", strerror(-err));
+		log_warn("failed to run the fd walk: %s", strerror(-err));
 		return err;
 	}
-	rec = (struct kpulse_fd_proc *)f->buf;
-	nrec = f->buflen / sizeof(*rec);
-	if (!nrec) /* not even kpulse has a descriptor: the iterator saw nothing */
+	if (!w->tables) /* not even kpulse has a descriptor: the walk saw nothing */
 		return -ENODATA;
-	err = grow(f, nrec);
-	if (err)
-		return err;
+	if (w->names_lost && !f->names_lost_logged)
+		log_warn("fd: more than %d process names; open descriptors of %llu tables are "
+			 "not counted per name this tick (kpulse_fd_limit_ratio_max still sees "
+			 "them)",
+			 KPULSE_FD_NAMES_MAX, (unsigned long long)w->names_lost);
+	f->names_lost_logged = w->names_lost;
+	if (w->top.tgid)
+		add_top(&w->top, out);
 
-	/*
-	 * One process per tgid: add up its tables (a thread with a private table after
-	 * unshare(CLONE_FILES)) and count a table seen twice once (the iterator reports every
-	 * thread separately when the leader has exited and dropped its table).
-	 */
-	qsort(rec, nrec, sizeof(*rec), cmp_rec);
-	for (i = 0; i < nrec; i++) {
-		struct fd_proc *p = nproc ? &f->procs[nproc - 1] : NULL;
+	/* names_out[] is ours until the next walk: sort it in place. */
+	n = w->names < KPULSE_FD_NAMES_MAX ? w->names : KPULSE_FD_NAMES_MAX;
+	for (i = 0; i < n; i++)
+		names[i].name.comm[KPULSE_FD_COMM_LEN - 1] = '\0';
+	qsort(names, n, sizeof(*names), cmp_nfds_desc);
+	for (i = 0, shown = 0; i < n; i++) {
+		const struct kpulse_fd_name_use *u = &names[i];
 
-		if (p && p->tgid == rec[i].tgid) {
-			if (rec[i].files_id != rec[i - 1].files_id) {
-				p->nfds += rec[i].nfds;
-				if (rec[i].nfds > p->max_table)
-					p->max_table = rec[i].nfds;
-			}
-			continue;
-		}
-		p = &f->procs[nproc++];
-		p->tgid = rec[i].tgid;
-		p->nfds = rec[i].nfds;
-		p->max_table = rec[i].nfds;
-		p->limit = rec[i].limit;
-		memcpy(p->comm, rec[i].comm, sizeof(p->comm));
-		p->comm[sizeof(p->comm) - 1] = '\0';
-	}
-	for (i = 0; i < nproc; i++) {
-		struct fd_proc *p = &f->procs[i];
-
-		p->ratio = limit_ratio(p->max_table, p->limit);
-		/* Ties go to the lowest pid, so the named process does not flap. */
-		if (!max || p->ratio > max->ratio)
-			max = p;
-	}
-	if (max) {
-		snprintf(pid, sizeof(pid), "%u", max->tgid);
-		mset__add(out, &limit_ratio_max, max->ratio);
-		mset__add(out, &limit_ratio_max_info, 1, pid, max->comm);
-	}
-
-	/* Per name: the sum of the processes' descriptors, the highest of their ratios. */
-	qsort(f->procs, nproc, sizeof(*f->procs), cmp_comm);
-	for (i = 0; i < nproc; i++) {
-		const struct fd_proc *p = &f->procs[i];
-		struct fd_name *n = nname ? &f->names[nname - 1] : NULL;
-
-		if (!n || strncmp(n->comm, p->comm, 16)) {
-			n = &f->names[nname++];
-			memcpy(n->comm, p->comm, sizeof(n->comm));
-			n->nfds = 0;
-			n->ratio = 0;
-		}
-		n->nfds += p->nfds;
-		if (p->ratio > n->ratio)
-			n->ratio = p->ratio;
-	}
-	qsort(f->names, nname, sizeof(*f->names), cmp_nfds_desc);
-	for (i = 0, shown = 0; i < nname; i++) {
-		const struct fd_name *n = &f->names[i];
-
-		if (shown >= fd_top && !is_watched(f->cfg, n->comm))
+		if (shown >= fd_top && !is_watched(f->cfg, u->name.comm))
 			continue;
 		shown++;
-		mset__add(out, &process_open_fds, (double)n->nfds, n->comm);
-		mset__add(out, &process_limit_ratio, n->ratio, n->comm);
+		mset__add(out, &process_open_fds, (double)u->use.nfds, u->name.comm);
+		mset__add(out, &process_limit_ratio,
+			  limit_ratio(u->use.worst_nfds, u->use.worst_limit), u->name.comm);
 	}
 	/* A watched name with no process (or none with a descriptor) reads 0. */
-	for (size_t w = 0; w < f->cfg->nwatch; w++) {
+	for (size_t wi = 0; wi < f->cfg->nwatch; wi++) {
 		bool seen = false;
 
-		for (i = 0; i < nname && !seen; i++)
-			seen = !strncmp(f->names[i].comm, f->cfg->watch[w], 16);
+		for (i = 0; i < n && !seen; i++)
+			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_FD_COMM_LEN);
 		if (!seen) {
-			mset__add(out, &process_open_fds, 0, f->cfg->watch[w]);
-			mset__add(out, &process_limit_ratio, 0, f->cfg->watch[w]);
+			mset__add(out, &process_open_fds, 0, f->cfg->watch[wi]);
+			mset__add(out, &process_limit_ratio, 0, f->cfg->watch[wi]);
 		}
 	}
 	return 0;
@@ -702,10 +693,12 @@ static int fd_sample(struct collector *c, const struct tick *t, struct mset *out
 	__u32 zero = 0;
 	int err;
 
-	if (bpf_map__lookup_elem(f->skel->maps.fd_stats, &zero, sizeof(zero), f->vals,
-				 sizeof(*f->vals) * f->ncpus, 0))
-		return -errno;
-	add_activity(f, t, out);
+	if (fd_syscalls) {
+		if (bpf_map__lookup_elem(f->skel->maps.fd_stats, &zero, sizeof(zero), f->vals,
+					 sizeof(*f->vals) * f->ncpus, 0))
+			return -errno;
+		add_activity(f, t, out);
+	}
 	err = add_processes(f, out);
 	add_file_nr(f, out);
 	return err;
@@ -760,21 +753,20 @@ static void fd_destroy(struct collector *c)
 
 	if (!f)
 		return;
-	detach_all(f->skel);
+	if (fd_syscalls)
+		detach_all(f->skel);
 	fd_bpf__destroy(f->skel);
 	free(f->vals);
-	free(f->buf);
-	free(f->procs);
-	free(f->names);
 	free(f);
 	c->priv = NULL;
 }
 
 struct collector fd_collector = {
 	.name = "fd",
-	.help = "File descriptors opened, closed and refused (syscall tracepoints), open "
-		"descriptors per process against RLIMIT_NOFILE (BPF iterator), and "
-		"/proc/sys/fs/file-nr",
+	.help = "Open descriptors per process name against RLIMIT_NOFILE and the process "
+		"nearest its limit (a BPF walk over every descriptor table once per tick), "
+		"/proc/sys/fs/file-nr, and with --collector.fd.syscalls descriptors opened, "
+		"closed and refused (syscall tracepoints)",
 	.enabled = true,
 	.needs_bpf = true,
 	.flags = fd_flags,

@@ -85,6 +85,7 @@ static const char *fs_types_exclude =
 	"iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|"
 	"squashfs|erofs|sysfs|tracefs";
 static uint64_t statfs_timeout_ns = 2000000000ull;
+static unsigned int max_mounts = 4096;
 
 static const struct flag filesystem_flags[] = {
 	{"collector.filesystem.mount-points-exclude", FLAG_STRING, &mount_points_exclude,
@@ -94,12 +95,10 @@ static const struct flag filesystem_flags[] = {
 	{"collector.filesystem.timeout", FLAG_DURATION, &statfs_timeout_ns,
 	 "How long a statfs may take before its mount is reported device_error 1 and skipped "
 	 "until the call returns"},
+	{"collector.filesystem.max-mounts", FLAG_UINT, &max_mounts,
+	 "Most mount points reported (the first in mountinfo); the rest are left out and "
+	 "logged once"},
 	{NULL},
-};
-
-struct mount {
-	char *device, *mount_point, *fstype; /* point into the mountinfo buffer */
-	bool readonly;
 };
 
 struct filesystem {
@@ -112,7 +111,7 @@ struct filesystem {
 	struct procfs_buf buf;
 	struct filter mounts, types;
 	struct fsstat_pool *pool;
-	struct mount *m;
+	struct mount_table table;
 	const char **paths;
 	struct fsstat_answer *answers;
 	size_t cap;
@@ -147,21 +146,9 @@ static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
 		log_error("--collector.filesystem: %s", err);
 		return -EINVAL;
 	}
+	fs->table.max = max_mounts;
 	fs->pool = fsstat_pool__new(fsstat__statfs, statfs_timeout_ns);
 	return fs->pool ? 0 : -ENOMEM;
-}
-
-static bool has_option(const char *options, const char *opt)
-{
-	size_t n = strlen(opt);
-	const char *p = options;
-
-	while ((p = strstr(p, opt))) {
-		if ((p == options || p[-1] == ',') && (p[n] == ',' || !p[n]))
-			return true;
-		p += n;
-	}
-	return false;
 }
 
 /* Point fs->paths[0..n) at <rootfs><mount point>, joined in fs->joined. */
@@ -172,7 +159,7 @@ static int under_rootfs(struct filesystem *fs, size_t n)
 	while (len > 1 && fs->rootfs[len - 1] == '/')
 		len--;
 	for (i = 0; i < n; i++)
-		need += len + strlen(fs->m[i].mount_point) + 1;
+		need += len + strlen(fs->table.m[i].mount_point) + 1;
 	if (need > fs->joined_cap) {
 		char *j = realloc(fs->joined, need);
 
@@ -184,87 +171,69 @@ static int under_rootfs(struct filesystem *fs, size_t n)
 	for (i = 0; i < n; i++) {
 		fs->paths[i] = fs->joined + off;
 		off += sprintf(fs->joined + off, "%.*s%s", (int)len, fs->rootfs,
-			       fs->m[i].mount_point) +
+			       fs->table.m[i].mount_point) +
 		       1;
 	}
 	return 0;
 }
 
-/* Parse mountinfo into fs->m; the mount listed last at a path is the one statfs sees. */
+/* The mounts to report, one per mount point, and the path statfs is asked for each. */
 static int read_mounts(struct filesystem *fs, size_t *n)
 {
-	char *line, *next;
-	size_t i, k = 0;
+	size_t i;
 	int err;
 
 	err = procfs__read(fs->procfs, fs->mountinfo, &fs->buf);
 	if (err)
 		return err;
-	for (line = fs->buf.data; line && *line; line = next) {
-		struct mountinfo mi;
+	err = mount_table__parse(&fs->table, fs->buf.data, &fs->types, &fs->mounts);
+	if (err)
+		return err;
+	if (fs->table.bad)
+		procfs__warn_once(&fs->warned, 1u << 1,
+				  "%s/%s: skipping a line that does not parse", fs->procfs,
+				  fs->mountinfo);
+	if (fs->table.dropped)
+		procfs__warn_once(
+			&fs->warned, 1u << 2,
+			"%s/%s: more than %u mount points; only the first %u are reported "
+			"(--collector.filesystem.max-mounts, or exclude more with "
+			"--collector.filesystem.mount-points-exclude)",
+			fs->procfs, fs->mountinfo, max_mounts, max_mounts);
+	if (fs->table.n > fs->cap) {
+		const char **paths = realloc(fs->paths, fs->table.cap * sizeof(*paths));
+		struct fsstat_answer *answers;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (mountinfo__parse(line, &mi)) {
-			procfs__warn_once(&fs->warned, 1u << 1,
-					  "%s/%s: skipping a line that does not parse", fs->procfs,
-					  fs->mountinfo);
-			continue;
-		}
-		if (!filter__match(&fs->types, mi.fstype) ||
-		    !filter__match(&fs->mounts, mi.mount_point))
-			continue;
-		for (i = 0; i < k; i++)
-			if (!strcmp(fs->m[i].mount_point, mi.mount_point))
-				break;
-		if (i == k) {
-			if (k == fs->cap) {
-				size_t cap = fs->cap ? fs->cap * 2 : 32;
-				struct mount *m = realloc(fs->m, cap * sizeof(*m));
-				const char **paths;
-				struct fsstat_answer *answers;
-
-				if (!m)
-					return -ENOMEM;
-				fs->m = m;
-				paths = realloc(fs->paths, cap * sizeof(*paths));
-				if (!paths)
-					return -ENOMEM;
-				fs->paths = paths;
-				answers = realloc(fs->answers, cap * sizeof(*answers));
-				if (!answers)
-					return -ENOMEM;
-				fs->answers = answers;
-				fs->cap = cap;
-			}
-			k++;
-		}
-		fs->m[i] = (struct mount){
-			.device = mi.source,
-			.mount_point = mi.mount_point,
-			.fstype = mi.fstype,
-			/*
-			 * The superblock's options, not the mount's: a sandbox such as
-			 * systemd's ProtectSystem=strict remounts every mount read-only for
-			 * kpulse alone, while the filesystem stays writable for everyone else.
-			 */
-			.readonly = has_option(mi.super_options, "ro"),
-		};
-		fs->paths[i] = mi.mount_point;
+		if (!paths)
+			return -ENOMEM;
+		fs->paths = paths;
+		answers = realloc(fs->answers, fs->table.cap * sizeof(*answers));
+		if (!answers)
+			return -ENOMEM;
+		fs->answers = answers;
+		fs->cap = fs->table.cap;
 	}
-	*n = k;
-	return *fs->rootfs ? under_rootfs(fs, k) : 0;
+	*n = fs->table.n;
+	if (*fs->rootfs)
+		return under_rootfs(fs, *n);
+	for (i = 0; i < *n; i++)
+		fs->paths[i] = fs->table.m[i].mount_point;
+	return 0;
 }
 
-static void add_answer(struct filesystem *fs, struct mset *out, const struct mount *m,
-		       const struct fsstat_answer *a)
+/* Mounts whose state change is logged by name in one tick; the rest are counted. */
+#define FS_LOG_CHANGES 8
+
+static void add_answer(struct filesystem *fs, struct mset *out, const struct mount_entry *m,
+		       const struct fsstat_answer *a, size_t *changes)
 {
 	const char *dev = m->device, *mp = m->mount_point, *type = m->fstype;
 	const struct fsstat *st = &a->st;
 	bool ro = m->readonly;
 
-	if (a->changed && a->state == FSSTAT_HUNG)
+	if (a->changed && ++*changes > FS_LOG_CHANGES)
+		; /* summed up by the caller */
+	else if (a->changed && a->state == FSSTAT_HUNG)
 		log_warn("statfs of %s (%s) did not answer within the timeout; reporting "
 			 "device_error 1 and not asking again until it returns",
 			 mp, type);
@@ -295,7 +264,7 @@ static void add_answer(struct filesystem *fs, struct mset *out, const struct mou
 static int filesystem_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	struct filesystem *fs = c->priv;
-	size_t i, n = 0;
+	size_t i, n = 0, changes = 0;
 	int err;
 
 	err = read_mounts(fs, &n);
@@ -309,7 +278,11 @@ static int filesystem_sample(struct collector *c, const struct tick *t, struct m
 	if (err)
 		return err;
 	for (i = 0; i < n; i++)
-		add_answer(fs, out, &fs->m[i], &fs->answers[i]);
+		add_answer(fs, out, &fs->table.m[i], &fs->answers[i], &changes);
+	if (changes > FS_LOG_CHANGES)
+		log_warn("statfs: %zu more mounts changed state in this tick (failed, hung or "
+			 "answering again); see kpulse_filesystem_device_error",
+			 changes - FS_LOG_CHANGES);
 	return 0;
 }
 
@@ -324,7 +297,7 @@ static void filesystem_destroy(struct collector *c)
 	filter__free(&fs->mounts);
 	filter__free(&fs->types);
 	procfs__buf_free(&fs->buf);
-	free(fs->m);
+	mount_table__free(&fs->table);
 	free(fs->paths);
 	free(fs->answers);
 	free(fs->joined);

@@ -10,6 +10,8 @@
 #include <time.h>
 #include "fsstat.h"
 #include "log.h"
+#include "rate.h"
+#include "strindex.h"
 
 /* Threads that are not stuck: enough for fast local filesystems, which answer in µs. */
 #define FSSTAT_PARALLEL 2
@@ -43,20 +45,13 @@ struct fsstat_pool {
 	uint64_t timeout_ns;
 	struct entry **entries;
 	size_t nentries, capentries;
+	struct strindex index; /* path -> position in entries */
 	struct entry *qhead, *qtail;
 	unsigned int nthreads, idle;
 	uint64_t round;
 	bool shutdown;
 	bool warned_spawn;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 int fsstat__statfs(const char *path, struct fsstat *out)
 {
@@ -86,6 +81,7 @@ static void free_pool(struct fsstat_pool *p)
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->mu);
 	free(p->entries);
+	strindex__free(&p->index);
 	free(p);
 }
 
@@ -186,14 +182,14 @@ static bool hung(const struct fsstat_pool *p, const struct entry *e, uint64_t no
 	return in_flight(e) && now - e->issued_ns >= p->timeout_ns;
 }
 
+/* The entry of @path, created if there is none: a hash lookup, whatever the mount count. */
 static struct entry *lookup(struct fsstat_pool *p, const char *path)
 {
 	struct entry *e;
 	size_t i;
 
-	for (i = 0; i < p->nentries; i++)
-		if (!strcmp(p->entries[i]->path, path))
-			return p->entries[i];
+	if (strindex__get(&p->index, path, &i))
+		return p->entries[i];
 	if (p->nentries == p->capentries) {
 		size_t cap = p->capentries ? p->capentries * 2 : 16;
 		struct entry **n = realloc(p->entries, cap * sizeof(*n));
@@ -206,6 +202,11 @@ static struct entry *lookup(struct fsstat_pool *p, const char *path)
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->path = strdup(path))) {
 		free(e);
+		return NULL;
+	}
+	/* The key is the entry's own copy of the path: it lives as long as the entry. */
+	if (strindex__put(&p->index, e->path, p->nentries)) {
+		free_entry(e);
 		return NULL;
 	}
 	p->entries[p->nentries++] = e;
@@ -255,13 +256,13 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 	struct entry **mine = calloc(n ? n : 1, sizeof(*mine));
 	uint64_t now, deadline;
 	struct timespec ts;
-	size_t i, j;
+	size_t i, j, next;
 
 	if (!mine)
 		return -ENOMEM;
 	pthread_mutex_lock(&p->mu);
 	p->round++;
-	now = now_ns();
+	now = mono_now_ns();
 	for (i = 0; i < n; i++) {
 		struct entry *e = lookup(p, paths[i]);
 
@@ -280,23 +281,24 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 	grow(p, now);
 	pthread_cond_broadcast(&p->work);
 
-	/* Wait for the calls that may still answer in time, at most @wait_ns. */
+	/*
+	 * Wait for the calls that may still answer in time, at most @wait_ns. The first call
+	 * still waited for is kept in @next: calls are answered roughly in order, and one
+	 * that has answered or turned hung stays so, so each wake-up looks at a few calls,
+	 * not all of them (20 000 mounts cost 2.4 s per tick when every answer rescanned all).
+	 */
 	deadline = now + wait_ns;
-	for (;;) {
+	for (next = 0;;) {
 		uint64_t wake = deadline;
-		bool waiting = false;
 
-		now = now_ns();
-		for (i = 0; i < n; i++) {
-			if (!in_flight(mine[i]) || hung(p, mine[i], now))
-				continue;
-			waiting = true;
-			/* Wake when this call turns hung: no answer will signal that. */
-			if (mine[i]->issued_ns + p->timeout_ns < wake)
-				wake = mine[i]->issued_ns + p->timeout_ns;
-		}
-		if (!waiting || now >= deadline)
+		now = mono_now_ns();
+		while (next < n && (!in_flight(mine[next]) || hung(p, mine[next], now)))
+			next++;
+		if (next == n || now >= deadline)
 			break;
+		/* Wake when this call turns hung: no answer will signal that. */
+		if (mine[next]->issued_ns + p->timeout_ns < wake)
+			wake = mine[next]->issued_ns + p->timeout_ns;
 		ts.tv_sec = wake / 1000000000ull;
 		ts.tv_nsec = wake % 1000000000ull;
 		pthread_cond_timedwait(&p->done, &p->mu, &ts);
@@ -335,7 +337,17 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 		else
 			p->entries[j++] = e;
 	}
-	p->nentries = j;
+	if (j != p->nentries) {
+		/*
+		 * Positions moved: index them again. Out of memory, a path left out gets a
+		 * second entry next round, and the first is forgotten the round after.
+		 */
+		p->nentries = j;
+		strindex__clear(&p->index);
+		for (i = 0; i < j; i++)
+			if (strindex__put(&p->index, p->entries[i]->path, i))
+				break;
+	}
 	pthread_mutex_unlock(&p->mu);
 	free(mine);
 	return 0;

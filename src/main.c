@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "log.h"
 #include "privdrop.h"
+#include "rate.h"
 #include "sampler.h"
 #include "self.h"
 #include "webconfig.h"
@@ -345,37 +346,44 @@ static void stop_collectors(void)
 	}
 }
 
-/* Tick at fixed monotonic deadlines until SIGINT or SIGTERM. */
-static int run_loop(struct sampler *s, const sigset_t *stop)
+/* Wait until @deadline (CLOCK_MONOTONIC ns); true if SIGINT or SIGTERM came first. */
+static bool wait_until(uint64_t deadline, const sigset_t *stop)
 {
-	uint64_t next = mono_now_ns();
+	struct timespec wait;
+	uint64_t now;
 	int sig;
 
-	for (;;) {
-		uint64_t now;
-		struct timespec wait;
+	while ((now = mono_now_ns()) < deadline) {
+		wait.tv_sec = (deadline - now) / 1000000000ull;
+		wait.tv_nsec = (deadline - now) % 1000000000ull;
+		sig = sigtimedwait(stop, NULL, &wait);
+		if (sig > 0) {
+			log_info("received %s, shutting down", strsignal(sig));
+			return true;
+		}
+		/* EAGAIN at the deadline, EINTR from another signal: look at the clock again. */
+	}
+	return false;
+}
 
+/*
+ * Tick at fixed monotonic deadlines until SIGINT or SIGTERM. The first tick ran before
+ * serving; the next is one whole interval after it, so the first rates cover a full
+ * interval, not the few milliseconds the HTTP server took to start.
+ */
+static int run_loop(struct sampler *s, const sigset_t *stop)
+{
+	uint64_t next = s->prev_ns + cfg.interval_ns, now;
+
+	for (;;) {
+		if (wait_until(next, stop))
+			return 0;
 		if (sampler__tick(s))
 			log_error("failed to render metrics: out of memory");
 		next += cfg.interval_ns;
 		now = mono_now_ns();
 		if (next <= now) /* a tick overran: skip the missed deadlines, do not burst */
 			next = now + cfg.interval_ns - (now - next) % cfg.interval_ns;
-		wait.tv_sec = (next - now) / 1000000000ull;
-		wait.tv_nsec = (next - now) % 1000000000ull;
-		do {
-			sig = sigtimedwait(stop, NULL, &wait);
-			if (sig > 0) {
-				log_info("received %s, shutting down", strsignal(sig));
-				return 0;
-			}
-			/* EINTR from another signal: wait for what is left of the interval. */
-			now = mono_now_ns();
-			if (now >= next)
-				break;
-			wait.tv_sec = (next - now) / 1000000000ull;
-			wait.tv_nsec = (next - now) % 1000000000ull;
-		} while (errno == EINTR);
 	}
 }
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "mountinfo.h"
 
@@ -71,4 +72,78 @@ int mountinfo__parse(char *line, struct mountinfo *m)
 	mountinfo__unescape(m->mount_point);
 	mountinfo__unescape(m->source);
 	return 0;
+}
+
+static bool has_option(const char *options, const char *opt)
+{
+	size_t n = strlen(opt);
+	const char *p = options;
+
+	while ((p = strstr(p, opt))) {
+		if ((p == options || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+int mount_table__parse(struct mount_table *t, char *buf, const struct filter *types,
+		       const struct filter *points)
+{
+	char *line, *next;
+	size_t i;
+
+	t->n = t->bad = t->dropped = 0;
+	strindex__clear(&t->index);
+	for (line = buf; line && *line; line = next) {
+		struct mountinfo mi;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (mountinfo__parse(line, &mi)) {
+			t->bad += *line != '\0';
+			continue;
+		}
+		if ((types && !filter__match(types, mi.fstype)) ||
+		    (points && !filter__match(points, mi.mount_point)))
+			continue;
+		if (!strindex__get(&t->index, mi.mount_point, &i)) {
+			if (t->max && t->n == t->max) {
+				t->dropped++;
+				continue;
+			}
+			if (t->n == t->cap) {
+				size_t cap = t->cap ? t->cap * 2 : 32;
+				struct mount_entry *m = realloc(t->m, cap * sizeof(*m));
+
+				if (!m)
+					return -ENOMEM;
+				t->m = m;
+				t->cap = cap;
+			}
+			i = t->n++;
+			if (strindex__put(&t->index, mi.mount_point, i))
+				return -ENOMEM;
+		}
+		t->m[i] = (struct mount_entry){
+			.device = mi.source,
+			.mount_point = mi.mount_point,
+			.fstype = mi.fstype,
+			/*
+			 * The superblock's options, not the mount's: a sandbox such as
+			 * systemd's ProtectSystem=strict remounts every mount read-only for
+			 * kpulse alone, while the filesystem stays writable for everyone else.
+			 */
+			.readonly = has_option(mi.super_options, "ro"),
+		};
+	}
+	return 0;
+}
+
+void mount_table__free(struct mount_table *t)
+{
+	free(t->m);
+	strindex__free(&t->index);
+	memset(t, 0, sizeof(*t));
 }

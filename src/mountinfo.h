@@ -3,6 +3,11 @@
 #ifndef KPULSE_MOUNTINFO_H
 #define KPULSE_MOUNTINFO_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include "filter.h"
+#include "strindex.h"
+
 struct mountinfo {
 	unsigned int major, minor;
 	char *root;	   /* root of the mount within its filesystem */
@@ -17,5 +22,31 @@ struct mountinfo {
 int mountinfo__parse(char *line, struct mountinfo *m);
 /* Decode the octal escapes (\040 \011 \012 \134) the kernel writes, in place. */
 void mountinfo__unescape(char *s);
+
+/* A mount the filesystem collector reports; the strings point into the parsed buffer. */
+struct mount_entry {
+	char *device, *mount_point, *fstype;
+	bool readonly; /* the superblock is read-only */
+};
+
+/* The mounts of one mountinfo, one per mount point, kept from tick to tick for its memory. */
+struct mount_table {
+	struct mount_entry *m;
+	size_t n, cap;
+	size_t bad;	/* lines that did not parse */
+	size_t max;	/* most mount points kept (the first listed); 0: no limit */
+	size_t dropped; /* mount points past max in the last parse */
+	struct strindex index;
+};
+
+/*
+ * Parse a whole mountinfo @buf in place into @t, keeping the mounts whose fstype passes
+ * @types and whose mount point passes @points (either may be NULL). A mount point listed
+ * twice keeps its last line: that is the mount on top, the one statfs sees. Linear in the
+ * number of lines (20 000 mounts were 2.4 s per tick with a list search). -ENOMEM.
+ */
+int mount_table__parse(struct mount_table *t, char *buf, const struct filter *types,
+		       const struct filter *points);
+void mount_table__free(struct mount_table *t);
 
 #endif /* KPULSE_MOUNTINFO_H */

@@ -2,7 +2,8 @@
 /*
  * Network collector: every device's counters and state as the kernel keeps them (one
  * rtnetlink dump per tick, src/netdev.c), and with eBPF what the kernel does not break
- * down: bytes per cgroup, TCP retransmits and resets, watched listening ports.
+ * down: TCP retransmits and resets, watched listening ports, and bytes per cgroup (opt-in:
+ * its hooks run on every sendmsg and recvmsg).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -824,8 +825,9 @@ static void net_destroy(struct collector *c)
 
 struct collector net_collector = {
 	.name = "net",
-	.help = "Network device counters and state (the kernel's statistics, rtnetlink), bytes "
-		"per cgroup, TCP retransmits, resets and watched listening ports (eBPF)",
+	.help = "Network device counters and state (the kernel's statistics, rtnetlink), TCP "
+		"retransmits, resets and watched listening ports (eBPF), bytes per cgroup "
+		"(eBPF, opt-in: --collector.net.cgroups)",
 	.enabled = true,
 	.needs_bpf = true,
 	.flags = net_flags,

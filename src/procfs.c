@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "log.h"
 #include "procfs.h"
+#include "strindex.h"
 
 int procfs__open(const char *path)
 {
@@ -71,23 +72,13 @@ static int grow(struct procfs_buf *b)
 	return 0;
 }
 
-/* FNV-1a of @s, never 0 (0 means "nothing logged"). */
-static uint64_t path_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h ? h : 1;
-}
-
 /*
  * Drop a last line that has no newline; false if nothing is left. Logged once per path
  * until that path reads whole again, even when one buffer serves several files.
  */
 static bool drop_cut_line(const char *path, struct procfs_buf *b)
 {
-	uint64_t h = path_hash(path);
+	uint64_t h = strindex__hash(path) | 1; /* never 0, which means "nothing logged" */
 	size_t len = b->len;
 
 	if (!len || b->data[len - 1] == '\n') {

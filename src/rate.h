@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Rate math: per-second rates and ratios from two readings of a cumulative counter. */
+/*
+ * Rate math: per-second rates and ratios from two readings of a cumulative counter, the
+ * interval they cover, and the one monotonic clock everything in the daemon reads.
+ */
 #ifndef KPULSE_RATE_H
 #define KPULSE_RATE_H
 
@@ -8,6 +11,16 @@
 #include <stdint.h>
 
 #define NSEC_PER_SEC 1000000000ull
+
+/* CLOCK_MONOTONIC in nanoseconds: the daemon's one clock (ticks, deadlines, timeouts). */
+uint64_t mono_now_ns(void);
+/*
+ * The interval a reading at @now_ns closes, the previous one being at @prev_ns (0: none),
+ * for rates over a sampler interval of @interval_ns: 0, meaning "publish no rate yet",
+ * when there is no previous reading or when less than half an interval has passed. A
+ * rate over a few milliseconds is noise, however exactly it is divided.
+ */
+uint64_t rate__elapsed(uint64_t prev_ns, uint64_t now_ns, uint64_t interval_ns);
 
 /*
  * Increase of a counter from @prev to @cur. A counter that went backwards was reset (a

@@ -7,6 +7,7 @@
 #include "expfmt.h"
 #include "gzip.h"
 #include "log.h"
+#include "rate.h"
 #include "sampler.h"
 #include "self.h"
 
@@ -62,14 +63,6 @@ const struct metric_desc *const sampler_metrics[] = {
 	&history_bytes, NULL,
 };
 
-uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store,
 		  struct history *history)
 {
@@ -89,17 +82,26 @@ void sampler__destroy(struct sampler *s)
 	s->set = NULL;
 }
 
-static void sample_collector(struct collector *c, const struct tick *t, struct mset *set)
+/*
+ * Each collector gets the instant it is sampled at and the interval since its previous
+ * sample: what it reads is stamped when it is read, not when the tick began. The first
+ * tick is slower than the others (caches, first scans), so a tick-wide clock would divide
+ * the first interval's deltas by a time they do not cover.
+ */
+static void sample_collector(struct sampler *s, struct collector *c, uint64_t seq, struct mset *set)
 {
 	uint64_t start = mono_now_ns();
+	struct tick t = {.now_ns = start, .seq = seq};
 	int err;
 
 	if (c->started) {
-		err = c->sample(c, t, set);
+		t.elapsed_ns = rate__elapsed(c->sampled_ns, start, s->cfg->interval_ns);
+		c->sampled_ns = start;
+		err = c->sample(c, &t, set);
 		/* Log a change of state once, not every second. */
 		if (err && c->up)
 			log_warn("collector %s failed to sample: %s", c->name, strerror(-err));
-		else if (!err && !c->up && t->seq)
+		else if (!err && !c->up && seq)
 			log_info("collector %s is sampling again", c->name);
 		c->up = !err;
 	}
@@ -144,27 +146,26 @@ static void record_history(struct sampler *s, const struct timespec *wall)
 
 int sampler__tick(struct sampler *s)
 {
-	struct tick t = {.now_ns = mono_now_ns(), .seq = s->seq};
+	uint64_t now = mono_now_ns();
 	struct timespec wall;
 	struct collector *const *c;
 	struct snapshot *snap;
 	int err;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
-	t.elapsed_ns = s->seq ? t.now_ns - s->prev_ns : 0;
 	mset__reset(s->set);
 	for (c = kpulse_collectors; *c; c++)
 		if ((*c)->enabled)
-			sample_collector(*c, &t, s->set);
+			sample_collector(s, *c, s->seq, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
 	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
 	self__sample(s->set);
 	if (s->history)
 		record_history(s, &wall);
-	s->prev_ns = t.now_ns;
+	s->prev_ns = now;
 	s->seq++;
 
-	snap = snapshot__new(t.now_ns);
+	snap = snapshot__new(now);
 	if (!snap)
 		return -ENOMEM;
 	err = render_body(s->set, expfmt__text, &snap->body[SNAP_TEXT],

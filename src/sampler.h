@@ -15,7 +15,7 @@ struct sampler {
 	struct snapstore *store;
 	struct mset *set;
 	struct history *history; /* NULL when --history.* turned it off */
-	uint64_t prev_ns;
+	uint64_t prev_ns;	 /* when the last tick began; 0 before the first */
 	uint64_t seq;
 	bool history_full; /* logged that --history.max-series refused series */
 };
@@ -23,7 +23,6 @@ struct sampler {
 /* Families the sampler adds about kpulse itself, NULL-terminated. */
 extern const struct metric_desc *const sampler_metrics[];
 
-uint64_t mono_now_ns(void);
 /* @history (may be NULL) records every tick; it stays the caller's. */
 int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store,
 		  struct history *history);

@@ -186,7 +186,7 @@ struct sched {
 	size_t iterlen, itercap;
 	struct proc *procs, *prev_procs;
 	size_t nprocs, nprev_procs, capprocs, capprev;
-	__u64 prev_iter_ns; /* CLOCK_MONOTONIC when the previous iterator run started */
+	__u64 prev_iter_ns; /* now_ns of the tick of the last good iterator run; 0: none */
 };
 
 /* Run the flush program on @cpu (see bpf/sched.bpf.c); -ENXIO if the CPU is offline. */
@@ -505,23 +505,21 @@ static int read_iter(struct sched *s)
  * moves to its parent's cutime, which we do not follow), and a process that started
  * and exited between two runs.
  */
-static int sample_procs(struct sched *s, struct mset *out)
+static int sample_procs(struct sched *s, const struct tick *t, struct mset *out)
 {
 	const struct kpulse_sched_proc *r;
 	size_t nrec, i, j, nw = s->cfg->nwatch;
 	uint64_t running[KPULSE_WATCH_MAX] = {}, delta[KPULSE_WATCH_MAX] = {};
-	struct timespec ts;
-	__u64 now, elapsed;
 	double cap_ns;
 	int err;
 
 	if (!nw)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 	err = read_iter(s);
-	if (err)
+	if (err) {
+		s->prev_iter_ns = 0; /* the next ratio would span two intervals */
 		return err;
+	}
 	nrec = s->iterlen / sizeof(*r);
 	if (nrec > s->capprocs) {
 		void *p = realloc(s->procs, nrec * sizeof(*s->procs));
@@ -562,8 +560,8 @@ static int sample_procs(struct sched *s, struct mset *out)
 		else if (p->start_ns >= s->prev_iter_ns)
 			delta[p->watch] += p->runtime_ns; /* all of it since the last run */
 	}
-	elapsed = s->prev_iter_ns && now > s->prev_iter_ns ? now - s->prev_iter_ns : 0;
-	cap_ns = (double)elapsed * online_count(s);
+	/* The sampler's interval (rate__elapsed): none on the first run, nor after a failed one. */
+	cap_ns = s->prev_iter_ns ? (double)t->elapsed_ns * online_count(s) : 0;
 	for (i = 0; i < nw; i++) {
 		double ratio;
 
@@ -583,7 +581,7 @@ static int sample_procs(struct sched *s, struct mset *out)
 		s->procs = tp;
 		s->capprocs = tc;
 	}
-	s->prev_iter_ns = now;
+	s->prev_iter_ns = t->now_ns;
 	return 0;
 }
 
@@ -605,7 +603,7 @@ static int sched_sample(struct collector *c, const struct tick *t, struct mset *
 		log_debug("sched: failed to read per-cgroup CPU time: %s", strerror(-err2));
 		err = err2;
 	}
-	if ((err2 = sample_procs(s, out)) && !err) {
+	if ((err2 = sample_procs(s, t, out)) && !err) {
 		log_debug("sched: failed to run the task iterator: %s", strerror(-err2));
 		err = err2;
 	}

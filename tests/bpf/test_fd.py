@@ -1,15 +1,35 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """fd collector against workloads whose answer is known, and against /proc/<pid>/fd."""
+import json
 import os
+import re
 import resource
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from fd import FdChild  # noqa: E402
-from kpulse import Kpulse, main, need_root, test  # noqa: E402
+from kpulse import Kpulse, cleanup, main, need_root, test, workload  # noqa: E402
+from sched import prog_ids_of  # noqa: E402
 
+SYSCALL_FAMILIES = ("kpulse_fd_opened_total", "kpulse_fd_closed_total",
+                    "kpulse_fd_open_errors_total", "kpulse_fd_opened_per_second",
+                    "kpulse_fd_closed_per_second")
+
+
+def real_uid(pid):
+    """The real uid of @pid, the first of /proc/<pid>/status's Uid: line."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
+
+
+def unescape(v):
+    """A label value as text 0.0.4 escapes it, back to the original."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), v)
 
 
 def settled(k):
@@ -65,7 +85,7 @@ def emfile_counted_and_limit_ratio_max():
     and it is the process nearest its limit (ratio 1)."""
     need_root()
     name = f"kfd-lim-{os.getpid() % 100000}"  # unique per run
-    k = Kpulse(interval="200ms")
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
     child = FdChild(name)
     child.cmd("limit 64")
     m0 = settled(k)
@@ -81,15 +101,16 @@ def emfile_counted_and_limit_ratio_max():
     r = m1.get("kpulse_fd_limit_ratio_max")
     assert r == 1, f"child at 64 of 64 fds: kpulse_fd_limit_ratio_max {r}, expected 1"
     info = m1.series("kpulse_fd_limit_ratio_max_info")
-    assert info == [({"pid": str(child.pid), "name": name}, 1)], \
-        f"kpulse_fd_limit_ratio_max_info {info}, expected pid {child.pid} name {name}"
+    want = {"pid": str(child.pid), "name": name, "uid": str(real_uid(child.pid)),
+            "exe": os.readlink(f"/proc/{child.pid}/exe")}
+    assert info == [(want, 1)], f"kpulse_fd_limit_ratio_max_info {info}, expected {want}"
 
 
 @test
 def open_close_10000_files():
     """Opening and closing /dev/null 10 000 times raises both counters by at least 10 000."""
     need_root()
-    k = Kpulse(interval="200ms")
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
     m0 = settled(k)
     for _ in range(10000):
         os.close(os.open("/dev/null", os.O_RDONLY))
@@ -102,7 +123,7 @@ def open_close_10000_files():
 
 def pairs_count_two(make, what):
     n = 50000
-    k = Kpulse(interval="200ms")
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
     m0 = settled(k)
     for _ in range(n):
         a, b = make()
@@ -142,7 +163,7 @@ def dup_and_fcntl_count_only_what_they_create():
     import fcntl
     libc = ctypes.CDLL(None, use_errno=True)
     n = 50000
-    k = Kpulse(interval="200ms")
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
     a = os.open("/dev/null", os.O_RDONLY)
     b = os.open("/dev/null", os.O_RDONLY)
     try:
@@ -177,7 +198,7 @@ def close_range_counts_open_descriptors_only():
     n = 15000
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     assert hard >= n + 500, f"RLIMIT_NOFILE hard limit {hard} leaves no room for {n} fds"
-    k = Kpulse(interval="200ms")
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
     child = FdChild(f"kfd-cr-{os.getpid() % 100000}")
     child.cmd(f"limit {n + 500}")
     for held in (n, 100):
@@ -233,13 +254,13 @@ def thread_with_private_table_adds_its_table():
 def counters_continue_across_restart():
     """fd_stats is pinned under --bpf.pin-path: a restart does not reset the counters."""
     need_root()
-    k = Kpulse(interval="200ms")
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
     for _ in range(1000):
         os.close(os.open("/dev/null", os.O_RDONLY))
     before = settled(k)
     assert k.stop(keep_pins=True) == 0
     assert os.path.exists(f"{k.pin_path}/fd_stats"), "fd_stats is not pinned"
-    k2 = Kpulse(interval="200ms", pin_path=k.pin_path)
+    k2 = Kpulse("--collector.fd.syscalls", interval="200ms", pin_path=k.pin_path)
     after = k2.next_tick()
     for fam in ("kpulse_fd_opened_total", "kpulse_fd_closed_total"):
         assert after.get(fam) >= before.get(fam) >= 1000, \
@@ -270,7 +291,7 @@ def malformed_file_nr_is_absent():
     with open(f"{d}/sys/fs/file-nr", "w") as f:
         f.write("1024\tx\t9999\n")
     try:
-        k = Kpulse(f"--path.procfs={d}", interval="200ms")
+        k = Kpulse("--collector.fd.syscalls", f"--path.procfs={d}", interval="200ms")
         m = settled(k)
         assert m.get("kpulse_fd_allocated") is None and m.get("kpulse_fd_maximum") is None
         assert m.get("kpulse_fd_opened_total") is not None
@@ -278,6 +299,165 @@ def malformed_file_nr_is_absent():
     finally:
         import shutil
         shutil.rmtree(d, ignore_errors=True)
+
+
+def perf_tracepoints(pid):
+    """Tracepoints @pid has BPF programs on through perf events, from bpftool perf list
+    (the kernel's own answer, BPF_TASK_FD_QUERY on each of its descriptors)."""
+    out = subprocess.run(["bpftool", "-j", "perf", "list"], capture_output=True, text=True,
+                         check=True).stdout
+    return sorted(e["tracepoint"] for e in json.loads(out or "[]")
+                  if e.get("pid") == pid and e.get("fd_type") == "tracepoint")
+
+
+def prog_names(pid):
+    """Names of the BPF programs @pid holds."""
+    names = []
+    for i in prog_ids_of(pid):
+        out = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(i)],
+                             capture_output=True, text=True)
+        if out.returncode == 0:
+            names.append(json.loads(out.stdout)["name"])
+    return names
+
+
+@test
+def no_syscall_tracepoint_by_default():
+    """Default flags: no BPF program of kpulse sits on a syscalls:* tracepoint (bpftool perf
+    list), no fd syscall program is even loaded, no syscall counter is exported, and the
+    per-process gauges still are. --collector.fd.syscalls then attaches them (about 50 on
+    this kernel) and exports the counters: so this check can see them when they are there."""
+    need_root()
+    k = Kpulse(interval="200ms")
+    m = settled(k)
+    tps = perf_tracepoints(k.proc.pid)
+    assert not [t for t in tps if t.startswith(("sys_enter_", "sys_exit_"))], \
+        f"default kpulse (pid {k.proc.pid}) has programs on syscall tracepoints: {tps}"
+    names = prog_names(k.proc.pid)
+    assert "fd_walk" in names, f"fd_walk is not loaded: {names}"
+    loaded = [n for n in names if n.startswith(("fd_x_", "fd_e_"))]
+    assert not loaded, f"default kpulse loaded fd syscall programs: {loaded}"
+    present = [f for f in SYSCALL_FAMILIES if any(key[0] == f for key in m.samples)]
+    assert not present, f"default kpulse exports syscall counters: {present}"
+    assert m.get("kpulse_fd_limit_ratio_max") is not None
+    assert m.get("kpulse_collector_up", collector="fd") == 1
+    k.stop()
+
+    k = Kpulse("--collector.fd.syscalls", interval="200ms")
+    m = settled(k)
+    tps = [t for t in perf_tracepoints(k.proc.pid) if t.startswith(("sys_enter_", "sys_exit_"))]
+    assert len(tps) >= 30 and "sys_exit_openat" in tps and "sys_exit_close" in tps, \
+        f"with --collector.fd.syscalls, kpulse's syscall tracepoints: {tps}"
+    missing = [f for f in ("kpulse_fd_opened_total", "kpulse_fd_closed_total")
+               if m.get(f) is None]
+    assert not missing, f"with --collector.fd.syscalls, {missing} are not exported"
+
+
+def hold(name, n, limit=None, user=None, exe=None):
+    """A tests/workloads/fdhold process named @name holding @n descriptors of /dev/null,
+    its soft RLIMIT_NOFILE set to @limit after, running as @user, from @exe (a copy of
+    fdhold elsewhere). Its pid, once ready; it exits at cleanup."""
+    def drop():
+        if user is not None:
+            os.setgroups([])
+            os.setgid(user)
+            os.setuid(user)
+    args = [exe or workload("fdhold"), name, str(n)] + ([str(limit)] if limit else [])
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         preexec_fn=drop, close_fds=True)
+    cleanup(lambda: (p.stdin.close(), p.wait()))
+    line = p.stdout.readline().split()
+    assert line and line[0] == "ready", f"fdhold {args} did not start: {line}"
+    return p.pid
+
+
+@test
+def top_process_says_who_it_is():
+    """Any user can call a process "postgres" and bring it near its limit. A process of
+    uid 65534 named postgres, holding 40 descriptors under a soft limit lowered to 20
+    (ratio 2, above any honest process), run from a directory whose name holds a quote, a
+    backslash and a newline: kpulse_fd_limit_ratio_max_info names its pid, its real uid
+    and its executable's path (as /proc/<pid>/exe does; escaped, and recovered whole)."""
+    need_root()
+    d = tempfile.mkdtemp(prefix='kpulse-fd-"odd\\dir\n-')
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    os.chmod(d, 0o755)
+    exe = os.path.join(d, "postgres")
+    shutil.copy(workload("fdhold"), exe)
+    k = Kpulse(interval="200ms")
+    pid = hold("postgres", 40, limit=20, user=65534, exe=exe)
+    base = len(os.listdir(f"/proc/{pid}/fd"))
+    m = settled(k)
+    r = m.get("kpulse_fd_limit_ratio_max")
+    assert r == base / 20, f"postgres (uid 65534) at {base} of 20: ratio_max {r}"
+    info = m.series("kpulse_fd_limit_ratio_max_info")
+    assert len(info) == 1, info
+    got = info[0][0]
+    want = {"pid": str(pid), "name": "postgres", "uid": "65534",
+            "exe": os.readlink(f"/proc/{pid}/exe")}
+    assert {**got, "exe": unescape(got["exe"])} == want, \
+        f"kpulse_fd_limit_ratio_max_info {got}, expected {want}"
+    assert "\n" not in m.text.split("kpulse_fd_limit_ratio_max_info{")[1].split("}")[0]
+
+
+def sleepers(n, name, high_fd=None):
+    """tests/workloads/sleepers: @n processes named @name, each with descriptor @high_fd
+    open too (inherited), so its table is bigger than the 64 built into files_struct."""
+    keep = ()
+    if high_fd is not None:
+        fd = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(fd, high_fd)
+        os.close(fd)
+        keep = (high_fd,)
+    p = subprocess.Popen([workload("sleepers"), str(n), "0", name], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, pass_fds=keep)
+    if high_fd is not None:
+        os.close(high_fd)
+    cleanup(lambda: (p.stdin.close(), p.wait()))
+    line = p.stdout.readline()
+    assert line.startswith("ready"), f"sleepers {n} {name}: {line!r}"
+
+
+def proc_fds_by_name(name):
+    """(sum of open descriptors, highest open/soft-limit) over the processes named @name,
+    from /proc/<pid>/fd and /proc/<pid>/limits."""
+    total, ratio = 0, 0.0
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().rstrip("\n") != name:
+                    continue
+            n = len(os.listdir(f"/proc/{pid}/fd"))
+            with open(f"/proc/{pid}/limits") as f:
+                soft = int(re.search(r"^Max open files\s+(\d+)", f.read(), re.M).group(1))
+        except (OSError, ValueError):
+            continue
+        total += n
+        ratio = max(ratio, n / soft)
+    return total, ratio
+
+
+@test
+def thousands_of_processes_add_up_by_name():
+    """2 000 processes with the small built-in table, 1 000 with a 128-slot one and 200 with
+    a 512-slot one (the three ways the walk counts a table), three names: each name's
+    kpulse_process_open_fds equals the sum of /proc/<pid>/fd over its processes, and its
+    kpulse_process_fd_limit_ratio the highest open/limit among them."""
+    need_root()
+    tag = os.getpid() % 100000
+    groups = [(2000, f"kfs-s-{tag}", None), (1000, f"kfs-m-{tag}", 100),
+              (200, f"kfs-l-{tag}", 300)]
+    for n, name, high in groups:
+        sleepers(n, name, high)
+    k = Kpulse("--process.watch=" + ",".join(g[1] for g in groups), interval="500ms")
+    m = settled(k)
+    for n, name, _ in groups:
+        want, ratio = proc_fds_by_name(name)
+        got = open_fds(m, name)
+        assert got == want, f"{n} processes named {name}: kpulse_process_open_fds {got}, " \
+                            f"/proc/<pid>/fd summed {want}"
+        got = by_name(m, "kpulse_process_fd_limit_ratio", name)
+        assert got == ratio, f"{name}: kpulse_process_fd_limit_ratio {got}, /proc {ratio}"
 
 
 if __name__ == "__main__":

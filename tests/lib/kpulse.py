@@ -256,6 +256,14 @@ def busy_loop(cpu):
     return spawn(spin)
 
 
+def workload(name):
+    """Path of the compiled tests/workloads/@name.c (make test-progs builds them all)."""
+    path = os.path.join(ROOT, ".output", "workloads", name)
+    if not os.access(path, os.X_OK):
+        raise AssertionError(f"{path} is missing: run make test-progs")
+    return path
+
+
 def bpf_prog_ids(names):
     """ids of the loaded BPF programs whose names are in @names."""
     import json

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fd collector helpers: errno names for the error slots, the file-nr parser on fixtures. */
+/*
+ * fd collector helpers: errno names for the error slots, the file-nr parser on fixtures,
+ * the executable path built from the walk's components.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <linux/types.h>
 #include "fd.h"
 #include "fd_parse.h"
@@ -109,11 +113,64 @@ TEST(file_nr_fixtures)
 	}
 }
 
+static void set_exe(struct kpulse_fd_top *t, const char *const *leaf_first, int n, int more)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < n; i++)
+		snprintf(t->exe[i], sizeof(t->exe[i]), "%s", leaf_first[i]);
+	t->exe_depth = n;
+	t->exe_more = more;
+}
+
+TEST(exe_path)
+{
+	static const char *const usr_bin[] = {"postgres", "bin", "15", "postgresql", "lib", "usr"};
+	static const char *const root_file[] = {"init"};
+	char long_name[KPULSE_FD_EXE_NAME];
+	const char *deep[KPULSE_FD_EXE_DEPTH];
+	struct kpulse_fd_top t;
+	char out[256], small[17];
+
+	set_exe(&t, usr_bin, 6, 0);
+	fd__exe_path(&t, out, sizeof(out));
+	CHECK_STR(out, "/usr/lib/postgresql/15/bin/postgres");
+	set_exe(&t, root_file, 1, 0);
+	fd__exe_path(&t, out, sizeof(out));
+	CHECK_STR(out, "/init");
+	/* No executable known (the process had no mm): an empty label value. */
+	set_exe(&t, NULL, 0, 0);
+	fd__exe_path(&t, out, sizeof(out));
+	CHECK_STR(out, "");
+	/* The walk stopped at its depth: the beginning is unknown, the end is kept. */
+	set_exe(&t, usr_bin, 2, 1);
+	fd__exe_path(&t, out, sizeof(out));
+	CHECK_STR(out, ".../bin/postgres");
+	/* Too long for the buffer: whole components from the executable's end. */
+	set_exe(&t, usr_bin, 6, 0);
+	fd__exe_path(&t, small, sizeof(small));
+	CHECK_STR(small, ".../bin/postgres");
+	/* 16 components of 63 bytes (1 KiB) into 256: the last three whole ones. */
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	for (int i = 0; i < KPULSE_FD_EXE_DEPTH; i++)
+		deep[i] = long_name;
+	set_exe(&t, deep, KPULSE_FD_EXE_DEPTH, 0);
+	fd__exe_path(&t, out, sizeof(out));
+	CHECK_INT(strlen(out), 3 + 3 * 64);
+	CHECK(!strncmp(out, ".../aaa", 7));
+	/* A component not NUL-terminated by the kernel is still bounded. */
+	set_exe(&t, root_file, 1, 0);
+	memset(t.exe[0], 'x', KPULSE_FD_EXE_NAME);
+	fd__exe_path(&t, out, sizeof(out));
+	CHECK_INT(strlen(out), KPULSE_FD_EXE_NAME);
+}
+
 int main(void)
 {
 	h_suite = "fd";
 	RUN(errno_names);
 	RUN(error_slots_round_trip);
 	RUN(file_nr_fixtures);
+	RUN(exe_path);
 	return DONE();
 }

@@ -16,7 +16,7 @@
 #include "fsstat.h"
 #include "harness.h"
 #include "procfs.h"
-#include "sampler.h"
+#include "rate.h"
 
 extern struct collector memory_collector, disk_collector, cpu_collector, host_collector,
 	filesystem_collector;
@@ -311,45 +311,30 @@ TEST(disk_collector_malformed)
 	mset__free(s);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 TEST(disk_rates_and_include_flag)
 {
 	char procfs[64] = FIX "disk-t0/proc";
 	struct kpulse_config cfg = cfg_for(procfs, FIX "vm/sys");
-	struct tick t = {.seq = 1};
+	/* The sampler's interval since the first sample (rate__elapsed): 50 ms. */
+	struct tick t = {.elapsed_ns = 50000000, .seq = 1};
 	const struct flag *inc = flags__find(disk_collector.flags, "collector.disk.device-include");
 	char err[128];
 	struct mset *s;
-	uint64_t t0, t1;
-	double elapsed_max, elapsed_min, r;
 	int rc;
 
 	/* An include pattern drops the default exclude: vda1 is reported when asked for. */
 	CHECK_INT(flags__set(inc, "vda1?", false, err, sizeof(err)), 0);
-	t0 = mono_ns();
 	s = sample_once(&disk_collector, &cfg, &rc);
-	t1 = mono_ns();
 	CHECK_INT(rc, 0);
-	usleep(50000);
+	CHECK_INT(count(s, "kpulse_disk_writes_per_second"), 0); /* one reading: no interval */
 	snprintf(procfs, sizeof(procfs), FIX "disk-t1/proc");
 	mset__reset(s);
-	elapsed_min = (mono_ns() - t1) / 1e9;
 	CHECK_INT(disk_collector.sample(&disk_collector, &t, s), 0);
-	elapsed_max = (mono_ns() - t0) / 1e9;
-	/* 2048 sectors (1 MiB) written, 100 writes, 10 ms of I/O between the two readings. */
-	r = get(s, "kpulse_disk_write_bytes_per_second", "device=\"vda1\"");
-	CHECK(r >= 1048576 / elapsed_max && r <= 1048576 / elapsed_min);
-	r = get(s, "kpulse_disk_writes_per_second", "device=\"vda\"");
-	CHECK(r >= 100 / elapsed_max && r <= 100 / elapsed_min);
-	r = get(s, "kpulse_disk_utilization_ratio", "device=\"vda\"");
-	CHECK(r >= 0.010 / elapsed_max && r <= 0.010 / elapsed_min && r <= 1);
+	/* 2048 sectors (1 MiB) written, 100 writes, 10 ms of I/O in those 50 ms. */
+	CHECK_NEAR(get(s, "kpulse_disk_write_bytes_per_second", "device=\"vda1\""), 1048576 / 0.05,
+		   1e-6);
+	CHECK_NEAR(get(s, "kpulse_disk_writes_per_second", "device=\"vda\""), 100 / 0.05, 1e-9);
+	CHECK_NEAR(get(s, "kpulse_disk_utilization_ratio", "device=\"vda\""), 0.010 / 0.05, 1e-12);
 	CHECK_NEAR(get(s, "kpulse_disk_written_bytes_total", "device=\"vda\""), 6048.0 * 512, 0);
 	CHECK_NEAR(get(s, "kpulse_disk_io_now", "device=\"vda\""), 2, 0);
 	disk_collector.destroy(&disk_collector);
@@ -543,7 +528,7 @@ TEST(cpu_ratios_sum_to_one_and_counters_never_go_back)
 	char procfs[64] = FIX "cpu-t0/proc";
 	struct kpulse_config cfg = cfg_for(procfs, FIX "vm/sys");
 	double hz = sysconf(_SC_CLK_TCK), sum = 0;
-	struct tick t = {.seq = 1};
+	struct tick t = {.elapsed_ns = NSEC_PER_SEC, .seq = 1};
 	struct mset *s;
 	size_t i;
 	int err;
@@ -586,7 +571,7 @@ TEST(cpu_hotplug_ratios_follow_the_online_cpus)
 	char procfs[64] = FIX "hotplug-t0/proc";
 	struct kpulse_config cfg = cfg_for(procfs, FIX "vm/sys");
 	double hz = sysconf(_SC_CLK_TCK);
-	struct tick t = {.seq = 1};
+	struct tick t = {.elapsed_ns = NSEC_PER_SEC, .seq = 1};
 	struct mset *s;
 	int err;
 
@@ -625,7 +610,7 @@ TEST(cpu_line_twice_and_huge_deltas)
 	char procfs[64] = FIX "cpu-twice-t0/proc";
 	struct kpulse_config cfg = cfg_for(procfs, FIX "vm/sys");
 	double hz = sysconf(_SC_CLK_TCK), sum = 0;
-	struct tick t = {.seq = 1};
+	struct tick t = {.elapsed_ns = NSEC_PER_SEC, .seq = 1};
 	struct mset *s;
 	size_t i;
 	int err;
@@ -899,15 +884,15 @@ TEST(statfs_pool_hung_mount)
 	p = fsstat_pool__new(fake_statfs, 1000 * ms);
 	CHECK(p != NULL);
 	/* Before its deadline a slow call is pending; the round waits no longer than asked. */
-	t0 = mono_ns();
+	t0 = mono_now_ns();
 	CHECK_INT(fsstat_pool__round(p, paths + 1, 1, 50 * ms, a), 0);
-	took = mono_ns() - t0;
+	took = mono_now_ns() - t0;
 	CHECK(took >= 50 * ms && took < 900 * ms);
 	CHECK_INT(a[0].state, FSSTAT_PENDING);
 	/* The round ends when the others answered and /hang passed its 1 s deadline. */
-	t0 = mono_ns();
+	t0 = mono_now_ns();
 	CHECK_INT(fsstat_pool__round(p, paths, 3, wait, a), 0);
-	took = mono_ns() - t0;
+	took = mono_now_ns() - t0;
 	CHECK(took < wait / 2);
 	CHECK_INT(a[0].state, FSSTAT_OK);
 	CHECK_INT(a[0].st.blocks, 100);
@@ -918,9 +903,9 @@ TEST(statfs_pool_hung_mount)
 	CHECK(a[2].changed);
 	/* Hung: reported at once, never waited for, and not asked again. */
 	for (i = 0; i < 5; i++) {
-		t0 = mono_ns();
+		t0 = mono_now_ns();
 		CHECK_INT(fsstat_pool__round(p, paths, 3, wait, a), 0);
-		took = mono_ns() - t0;
+		took = mono_now_ns() - t0;
 		CHECK(took < wait / 2);
 		CHECK_INT(a[0].state, FSSTAT_OK);
 		CHECK_INT(a[1].state, FSSTAT_HUNG);
@@ -953,9 +938,9 @@ TEST(statfs_pool_free_while_stuck)
 	CHECK_INT(a[0].state, FSSTAT_HUNG);
 	wait_count(&fake_hang_calls, 1); /* the thread is inside the call */
 	/* Freeing does not wait for the stuck thread... */
-	t0 = mono_ns();
+	t0 = mono_now_ns();
 	fsstat_pool__free(p);
-	CHECK(mono_ns() - t0 < 100000000ull);
+	CHECK(mono_now_ns() - t0 < 100000000ull);
 	/* ...which cleans up after itself when its call returns (ASan checks the memory). */
 	fake_unblock();
 	wait_count(&fake_returned, 1);

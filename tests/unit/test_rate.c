@@ -47,6 +47,35 @@ TEST(zero_elapsed_gives_no_rate)
 	CHECK_NEAR(r, -1, 0); /* untouched */
 }
 
+TEST(first_interval_is_whole_or_none)
+{
+	const uint64_t s = 1000000000ull;
+
+	/* No previous reading: no interval, no rate. */
+	CHECK_INT(rate__elapsed(0, 5 * s, s), 0);
+	/* A whole interval, a late one, a slightly early one: the measured time. */
+	CHECK_INT(rate__elapsed(5 * s, 6 * s, s), s);
+	CHECK_INT(rate__elapsed(5 * s, 8 * s, s), 3 * s);
+	CHECK_INT(rate__elapsed(5 * s, 5 * s + s / 2, s), s / 2);
+	/*
+	 * A few milliseconds after the previous reading (a second tick right after the
+	 * first): no rate rather than one over 5 ms.
+	 */
+	CHECK_INT(rate__elapsed(5 * s, 5 * s + 5000000, s), 0);
+	CHECK_INT(rate__elapsed(5 * s, 5 * s + s / 2 - 1, s), 0);
+	/* A clock that did not move, or went back: nothing. */
+	CHECK_INT(rate__elapsed(5 * s, 5 * s, s), 0);
+	CHECK_INT(rate__elapsed(5 * s, 4 * s, s), 0);
+}
+
+TEST(monotonic_clock)
+{
+	uint64_t a = mono_now_ns(), b = mono_now_ns();
+
+	CHECK(a > 0);
+	CHECK(b >= a);
+}
+
 TEST(ratio_clamped)
 {
 	double r;
@@ -106,6 +135,8 @@ int main(void)
 	RUN(interval_longer_than_nominal);
 	RUN(counter_reset_is_never_negative);
 	RUN(zero_elapsed_gives_no_rate);
+	RUN(first_interval_is_whole_or_none);
+	RUN(monotonic_clock);
 	RUN(ratio_clamped);
 	RUN(quantile_as_histogram_quantile);
 	RUN(cpu_lists);
