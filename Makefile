@@ -14,11 +14,16 @@ REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 PKGS := libbpf libelf zlib libmicrohttpd gnutls yaml-0.1 libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config's own words when a library is missing; check-pkgs stops every compile with them.
+PKG_ERRORS := $(shell pkg-config --print-errors --exists $(PKGS) 2>&1)
 
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-iquote $(OUTPUT) -iquote src -iquote exporter -iquote bpf $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread -lm
+# Each object records the headers (and skeletons) it includes, so a change rebuilds only what
+# uses it.
+DEPFLAGS = -MMD -MP
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -iquote bpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -48,7 +53,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
+.PHONY: check-pkgs all run test unit test-progs bench bench-progs format check-format clean vmlinux deps \
 	test-deps bench-deps docs man install uninstall fuzz fuzz-build soak
 .DELETE_ON_ERROR:
 
@@ -57,19 +62,27 @@ all: kpulse
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/asan/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/*.bpf.h) $(VMLINUX) | $(OUTPUT)
+check-pkgs:
+	$(if $(PKG_ERRORS),$(error $(PKG_ERRORS) (pkg-config $(PKGS)); install the build \
+		dependencies with 'sudo make deps'))
+
+$(VMLINUX):
+	$(error missing $@: the BPF programs are compiled against it; generate it from the \
+		running kernel's BTF with 'make vmlinux' (needs /sys/kernel/btf/vmlinux))
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(Q)llvm-strip -g $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h) | $(OUTPUT)
+$(OUTPUT)/%.o: %.c | $(OUTPUT) $(SKELS) check-pkgs
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' \
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' \
 		-c $< -o $@
 
 # The live page at / and what it loads, compiled in: exporter/page/ and Debian's dygraphs
@@ -107,22 +120,22 @@ kpulse: $(OUTPUT)/src/main.o $(OUTPUT)/libkpulse.a
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
 # Unit tests: no privileges; the same tests again under ASan + UBSan.
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/harness.h $(OUTPUT)/libkpulse.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libkpulse.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -iquote tests/unit $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/libkpulse.a $(LDLIBS) -o $@
 
-$(OUTPUT)/asan/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h)
+$(OUTPUT)/asan/%.o: %.c | $(SKELS) check-pkgs
 	$(call msg,ASAN-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -DKPULSE_VERSION='"$(VERSION)"' \
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -DKPULSE_VERSION='"$(VERSION)"' \
 		-DKPULSE_REVISION='"$(REVISION)"' -c $< -o $@
 
 $(OUTPUT)/asan/libkpulse.a: $(ASAN_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUTPUT)/asan/tests/%: tests/unit/%.c tests/unit/harness.h $(OUTPUT)/asan/libkpulse.a | $(OUTPUT)/asan/tests
+$(OUTPUT)/asan/tests/%: tests/unit/%.c $(OUTPUT)/asan/libkpulse.a | $(OUTPUT)/asan/tests
 	$(call msg,ASAN-LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -iquote tests/unit $< $(OUTPUT)/asan/libkpulse.a $(LDLIBS) -o $@
 
 # The daemon itself under ASan + UBSan (LeakSanitizer included), for tests/e2e.
 $(OUTPUT)/asan/kpulse: $(OUTPUT)/asan/src/main.o $(OUTPUT)/asan/libkpulse.a
@@ -142,18 +155,18 @@ FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 	-Wno-gnu-variable-sized-type-not-at-end
 FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
 
-$(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard src/*.h exporter/*.h bpf/*.h)
+$(OUTPUT)/fuzz/%.o: %.c | $(SKELS) check-pkgs
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link \
 		-DKPULSE_VERSION='"$(VERSION)"' -DKPULSE_REVISION='"$(REVISION)"' -c $< -o $@
 
 $(OUTPUT)/fuzz/libkpulse.a: $(FUZZ_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(OUTPUT)/fuzz/libkpulse.a
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libkpulse.a
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) $(DEPFLAGS) -fsanitize=fuzzer -iquote tests/fuzz $< \
 		$(OUTPUT)/fuzz/libkpulse.a $(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
@@ -315,3 +328,6 @@ clean:
 
 # Keep the intermediate objects and skeletons.
 .SECONDARY:
+
+# The dependencies each compile recorded (DEPFLAGS).
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -105,7 +105,9 @@ class Metrics:
     def __init__(self, text):
         self.text = text
         self.samples = {}
-        for line in text.splitlines():
+        # Lines end at LF only: str.splitlines() also splits at CR, VT, FF, U+0085, U+2028...
+        # which a label value may hold (a process or cgroup named so).
+        for line in text.split("\n"):
             if not line or line.startswith("#"):
                 continue
             m = self.LINE.match(line)

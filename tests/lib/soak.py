@@ -203,9 +203,10 @@ class Churn:
             self.ns_task.kill()
             self.ns_task.wait()
             self.ns_task = None
-        self.cleanup()
+        return self.cleanup()
 
     def cleanup(self):
+        """Remove what the churn made; returns what could not be removed."""
         for k in range(2 * LIVE):
             d = os.path.join(self.mnt_base, f"m{k}")
             subprocess.run(["umount", "-l", d], capture_output=True)
@@ -215,10 +216,13 @@ class Churn:
         subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
         out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
         for line in out.splitlines():
-            name = line.split(":")[1].strip().split("@")[0]
+            name = line.split(": ")[1].split("@")[0] if ": " in line else ""
             if name.startswith(f"ks{self.tag}"):
                 subprocess.run(["ip", "link", "del", name], capture_output=True)
-        if os.path.isdir(self.cg_base):
+        # A task that has exited leaves its cgroup asynchronously: retry for up to 5 s.
+        for _ in range(50):
+            if not os.path.isdir(self.cg_base):
+                break
             for d in sorted(os.listdir(self.cg_base)):
                 p = os.path.join(self.cg_base, d)
                 if os.path.isdir(p):
@@ -229,7 +233,11 @@ class Churn:
             try:
                 os.rmdir(self.cg_base)
             except OSError:
-                pass
+                time.sleep(0.1)
+        left = [p for p in (self.cg_base, self.mnt_base) if os.path.exists(p)]
+        if os.path.exists(f"/run/netns/{self.netns}"):
+            left.append(f"netns {self.netns}")
+        return left
 
 
 class Scraper:
@@ -320,7 +328,11 @@ def run_soak(seconds, log=print):
     def record(phase):
         lat, text, tick = scraper.take()
         lat.sort()
-        fams = families(text) if text else {}
+        try:
+            fams = families(text) if text else {}
+        except AssertionError as e:  # an exposition a parser rejects is a failure, not the end
+            failures.append(f"at {round(time.monotonic() - t_start)} s: {e}")
+            fams = rows[-1]["labels"] if rows else {}
         row = {
             "t": round(time.monotonic() - t_start),
             "phase": phase,
@@ -366,11 +378,10 @@ def run_soak(seconds, log=print):
         phase_for(cool_s, "cooldown")
     finally:
         churn.stopping.set()
-        try:
-            churn.stop()
-        except Exception:  # noqa: BLE001
-            pass
+        left = churn.stop()
         scraper.stop()
+    if left:
+        failures.append(f"the churn's objects could not be removed: {left}")
     end = rows[-1]
     churn_rows = [r for r in rows if r["phase"] == "churn"]
     # 1. Every scrape answered.
