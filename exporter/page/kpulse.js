@@ -421,13 +421,10 @@
 			document.getElementById('hostname').textContent = host.labels.hostname;
 			document.title = host.labels.hostname + ' · kpulse';
 		}
-		const info = [];
-		if (host) info.push(`Linux ${host.labels.kernel}`, host.labels.arch, host.labels.cpu_model);
-		if (facts.cpus) info.push(`${facts.cpus} CPUs`);
-		if (facts.memTotal) info.push(gib(facts.memTotal) + ' RAM');
-		if (boot && lastTs) info.push('up ' + duration(lastTs - boot.value));
-		if (build) info.push(`kpulse ${build.labels.version}`);
-		document.getElementById('hostinfo').textContent = info.join(' · ');
+		facts.host = host && host.labels;
+		facts.boot = boot && boot.value;
+		facts.version = build && build.labels.version;
+		renderHostInfo();
 		const box = document.getElementById('collectors');
 		const chips = (m.kpulse_collector_up || []).map(s => {
 			const up = s.value === 1;
@@ -456,7 +453,20 @@
 		}));
 	}
 
+	/* Uptime by the server's clock (the newest sample), so a skewed browser clock is moot. */
+	function renderHostInfo() {
+		const info = [];
+		const h = facts.host;
+		if (h) info.push(`Linux ${h.kernel}`, h.arch, h.cpu_model);
+		if (facts.cpus) info.push(`${facts.cpus} CPUs`);
+		if (facts.memTotal) info.push(gib(facts.memTotal) + ' RAM');
+		if (facts.boot) info.push('up ' + duration((lastTs || Date.now() / 1000) - facts.boot));
+		if (facts.version) info.push(`kpulse ${facts.version}`);
+		document.getElementById('hostinfo').textContent = info.join(' · ');
+	}
+
 	function renderLive() {
+		renderHostInfo();
 		const live = document.getElementById('live');
 		const age = lastOk ? (Date.now() - lastOk) / 1000 : Infinity;
 		if (lastError && age > 3) {

@@ -7,6 +7,7 @@
  *
  * usage: history_tick [ticks]
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,38 @@ static void run(const struct shape *sh, struct history *h, unsigned int ticks, d
 	mset__free(m);
 }
 
+/*
+ * What /api/v1/history costs on a full ring: the copy made under the ring's lock (the
+ * sampler waits for it), and rendering the whole answer as the server streams it.
+ */
+static void query_all(struct history *h, double *copy_ms, double *render_ms, size_t *bytes,
+		      size_t *points)
+{
+	struct history_query q = {.start_ms = INT64_MIN, .end_ms = INT64_MAX};
+	int64_t c[5], r[5];
+	char out[32 * 1024];
+	unsigned int k;
+
+	for (k = 0; k < 5; k++) {
+		uint64_t t0 = now_ns(), t1;
+		struct history_result *res = history__query(h, &q);
+		ssize_t n;
+
+		t1 = now_ns();
+		*bytes = 0;
+		*points = res ? history_result__points(res, NULL) : 0;
+		while (res && (n = history_result__read(res, out, sizeof(out))) > 0)
+			*bytes += n;
+		r[k] = now_ns() - t1;
+		c[k] = t1 - t0;
+		history_result__free(res);
+	}
+	qsort(c, 5, sizeof(*c), cmp);
+	qsort(r, 5, sizeof(*r), cmp);
+	*copy_ms = c[2] / 1e6;
+	*render_ms = r[2] / 1e6;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct shape shapes[] = {
@@ -156,6 +189,8 @@ int main(int argc, char **argv)
 		{"2 CPUs, 4 devices, 1 disk", 2, 4, 1, 600},
 		/* A large host: 64 CPUs, 20 network devices, 8 disks; ~3000 other samples. */
 		{"64 CPUs, 20 devices, 8 disks", 64, 20, 8, 3000},
+		/* The bound: as many series as --history.max-series (1024) lets in. */
+		{"2 CPUs, 253 devices, 1 disk", 2, 253, 1, 600},
 	};
 	unsigned int ticks = argc > 1 ? atoi(argv[1]) : 2000, i;
 	struct history_opts o = {
@@ -167,8 +202,8 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		struct history *h = history__new(&o);
-		double rec, extra, base;
-		size_t bytes, n;
+		double rec, extra, base, copy, rend;
+		size_t bytes, n, body, points;
 
 		/* Fill the ring first: the steady state is a full ring. */
 		run(&shapes[i], h, 900, &rec, &extra, &base);
@@ -179,6 +214,11 @@ int main(int argc, char **argv)
 		       "at 1 Hz\n",
 		       shapes[i].name, n, bytes, rec / 1e3, extra / 1e3, base / 1e3,
 		       (rec + extra) / 1e9 * 100);
+		query_all(h, &copy, &rend, &body, &points);
+		printf("  /api/v1/history of the whole window: %zu points, %zu bytes; the copy "
+		       "under "
+		       "the ring's lock %.2f ms, rendering it %.1f ms\n",
+		       points, body, copy, rend);
 		history__free(h);
 	}
 	return 0;
