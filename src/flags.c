@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Flag values: booleans, strings, durations and unsigned integers, strictly parsed. */
+/* Flags: the command line parsed, and values (booleans, strings, durations, unsigned
+ * integers) read strictly. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -161,4 +162,43 @@ void flags__usage(FILE *out, const struct flag *flags)
 		} else
 			fprintf(out, "  %-40s %s (default: %s)\n", name, flags->help, def);
 	}
+}
+
+int flags__parse(int argc, char **argv, flag_lookup_fn lookup, void *ctx, char *err, size_t errlen)
+{
+	struct flag scratch;
+	const struct flag *f;
+	char name[256];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq, *val = NULL;
+		bool negated = false;
+
+		if (strncmp(arg, "--", 2) || !arg[2]) {
+			snprintf(err, errlen, "unexpected argument '%s' (flags start with --)",
+				 arg);
+			return -EINVAL;
+		}
+		arg += 2;
+		if (!strncmp(arg, "no-", 3)) {
+			negated = true;
+			arg += 3;
+		}
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		f = lookup(name, &scratch, ctx);
+		if (!f) {
+			snprintf(err, errlen, "unknown flag --%s%s (see --help)",
+				 negated ? "no-" : "", name);
+			return -EINVAL;
+		}
+		if (eq)
+			val = eq + 1;
+		else if (f->kind != FLAG_BOOL && !negated && i + 1 < argc)
+			val = argv[++i]; /* --flag value */
+		if (flags__set(f, val, negated, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
 }

@@ -31,6 +31,17 @@ void flags__format_duration(uint64_t ns, char *out, size_t len);
 const struct flag *flags__find(const struct flag *flags, const char *name);
 /* Set @f from the text @val (NULL for a bare boolean); -EINVAL with @err filled if bad. */
 int flags__set(const struct flag *f, const char *val, bool negated, char *err, size_t errlen);
+/*
+ * Where flags__parse finds a flag by @name (without "--" and "no-"): a table's entry, or one
+ * the lookup builds in @scratch (e.g. --[no-]collector.<name>); NULL if there is none.
+ */
+typedef const struct flag *(*flag_lookup_fn)(const char *name, struct flag *scratch, void *ctx);
+/*
+ * Set every flag of @argv[1..@argc): --name, --no-name (booleans), --name=value and
+ * --name value. -EINVAL with @err filled at the first argument that is not a known flag
+ * or has a bad value.
+ */
+int flags__parse(int argc, char **argv, flag_lookup_fn lookup, void *ctx, char *err, size_t errlen);
 /* Print one "  --name  help (default: x)" line per flag. */
 void flags__usage(FILE *out, const struct flag *flags);
 

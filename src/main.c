@@ -123,61 +123,20 @@ static struct collector *find_collector(const char *name)
 }
 
 /* Look a flag up among the daemon's and every collector's; --[no-]collector.<name> too. */
-static const struct flag *lookup_flag(const char *name, struct flag *enable)
+static const struct flag *lookup_flag(const char *name, struct flag *scratch, void *ctx)
 {
 	struct collector *const *c;
 	const struct flag *f;
 	struct collector *col;
 
 	if (!strncmp(name, "collector.", 10) && (col = find_collector(name + 10))) {
-		*enable = (struct flag){name, FLAG_BOOL, &col->enabled, ""};
-		return enable;
+		*scratch = (struct flag){name, FLAG_BOOL, &col->enabled, ""};
+		return scratch;
 	}
 	f = flags__find(daemon_flags, name);
 	for (c = kpulse_collectors; !f && *c; c++)
 		f = flags__find((*c)->flags, name);
 	return f;
-}
-
-static int parse_args(int argc, char **argv)
-{
-	char name[256], err[512];
-	struct flag enable;
-	const struct flag *f;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i], *eq, *val = NULL;
-		bool negated = false;
-
-		if (strncmp(arg, "--", 2) || !arg[2]) {
-			fprintf(stderr, "kpulse: unexpected argument '%s' (flags start with --)\n",
-				arg);
-			return -EINVAL;
-		}
-		arg += 2;
-		if (!strncmp(arg, "no-", 3)) {
-			negated = true;
-			arg += 3;
-		}
-		eq = strchr(arg, '=');
-		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
-		f = lookup_flag(name, &enable);
-		if (!f) {
-			fprintf(stderr, "kpulse: unknown flag --%s%s (see --help)\n",
-				negated ? "no-" : "", name);
-			return -EINVAL;
-		}
-		if (eq)
-			val = eq + 1;
-		else if (f->kind != FLAG_BOOL && !negated && i + 1 < argc)
-			val = argv[++i]; /* --flag value */
-		if (flags__set(f, val, negated, err, sizeof(err))) {
-			fprintf(stderr, "kpulse: %s\n", err);
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 static int validate(void)
@@ -413,8 +372,10 @@ int main(int argc, char **argv)
 	sigset_t stop;
 	int err, fd = -1, ret = 1;
 
-	if (parse_args(argc, argv))
+	if (flags__parse(argc, argv, lookup_flag, NULL, why, sizeof(why))) {
+		fprintf(stderr, "kpulse: %s\n", why);
 		return 2;
+	}
 	if (show_help) {
 		usage(stdout);
 		return 0;
