@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scheduler collector: per-CPU busy time and context switches, per-cgroup on-CPU time and
- * run-queue latency from sched_switch / sched_wakeup(_new); watched processes from a task
- * iterator that userspace runs once per tick.
+ * Scheduler collector. Per switch (sched_switch): per-cgroup on-CPU time and run-queue
+ * waits, both from the kernel's own per-task accounting, with no clock read. Per tick (a
+ * flush program userspace runs on each CPU): busy time and context switches from the
+ * kernel's per-CPU counters. Watched processes from a task iterator run once per tick.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,15 +23,24 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
 
 /*
- * Set before load when the kernel keeps its own run-queue timestamps (CONFIG_SCHED_INFO):
- * task->sched_info.last_queued is set, in rq clock, whenever a task is enqueued (woken,
- * new, or preempted while runnable) and cleared when it arrives on a CPU, which happens
- * after the sched_switch tracepoint. sched_switch alone then measures the wait against
- * this CPU's rq->clock, which __schedule() has just updated: no wakeup programs, no
- * per-task storage, half the cost per switch. Otherwise the wakeup programs below keep the
- * start times themselves.
+ * Set before load.
+ * rq_from_sched_info: the kernel keeps its own run-queue accounting per task
+ * (CONFIG_SCHED_INFO: sched_info.run_delay, .pcount, what /proc/<pid>/schedstat shows), so
+ * sched_switch reads it instead of timing waits itself: no wakeup programs and no clock
+ * read. Otherwise the wakeup programs below record when tasks become runnable.
+ * charge_cgroups: there is a cgroup v2 hierarchy to charge CPU time to.
+ * tick_sched_off: busy time comes from the kernel's own idle accounting of each CPU, its
+ * struct tick_sched (tick_cpu_sched), which lies this many bytes below the CPU's struct
+ * rq (runqueues): both are per-CPU variables, so the distance between them is the same on
+ * every CPU, and userspace takes it from the offsets of the two variables in the
+ * kernel's BTF (the .data..percpu DATASEC). A typed ksym would say it directly but needs
+ * CONFIG_KALLSYMS_ALL, which some kernels (this CI's 6.18) lack.
+ * Userspace checks the first reading against /proc/stat before trusting it. 0: count
+ * busy time at the switches into and out of the idle task instead (see handle_switch).
  */
 const volatile bool rq_from_sched_info = false;
+const volatile bool charge_cgroups = true;
+const volatile __s64 tick_sched_off = 0;
 
 /* Set before load from --process.watch (see src/sched.c). */
 const volatile __u32 nwatch = 0;
@@ -63,20 +73,24 @@ struct {
 } sched_cgcpu SEC(".maps");
 
 /*
- * When each runnable task started waiting for a CPU (bpf_ktime_get_ns()). With tp_btf the
- * tracepoint arguments are trusted task pointers, so the start lives in task local
- * storage: no size limit, no hashing, freed with the task. raw_tp arguments are plain
- * pointers that bpf_task_storage_get() refuses, so the raw_tp twins use a hash keyed by
- * pid instead (max_entries set before load, 1 when unused); when it is full a wait is not
- * measured. An entry lives from wakeup to switch-in, so only runnable tasks occupy it.
+ * Per-task state (struct kpulse_sched_task) in task local storage: no size limit, no
+ * hashing, freed with the task. Only trusted task pointers reach it: the tp_btf arguments,
+ * or the current task (which is prev in sched_switch) from bpf_get_current_task_btf().
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64);
-} sched_rqstart SEC(".maps");
+	__type(value, struct kpulse_sched_task);
+} sched_task SEC(".maps");
 
+/*
+ * The raw_tp twins of the wakeup hooks get plain task pointers, which
+ * bpf_task_storage_get() refuses: they keep the rq clock at which each runnable task
+ * started waiting in a hash keyed by pid instead (max_entries set before load, 1 when
+ * unused); when it is full a wait is not measured. An entry lives from wakeup to
+ * switch-in, so only runnable tasks occupy it.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -89,11 +103,45 @@ struct task_struct___o {
 	long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline long task_state(struct task_struct *t, bool btf)
+static __always_inline long task_state(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return TASK_READ(btf, t, __state);
-	return TASK_READ(btf, (struct task_struct___o *)t, state);
+		return t->__state;
+	return ((struct task_struct___o *)t)->state;
+}
+
+/*
+ * The clock of @t's runqueue (rq->clock, sched_clock_cpu() of that CPU as of its last
+ * update_rq_clock()). The runqueue is reached from the task: with
+ * CONFIG_FAIR_GROUP_SCHED every task's sched_entity points to its group's cfs_rq on its
+ * CPU, and that to the CPU's rq (set_task_rq()); the per-CPU symbol `runqueues` would need
+ * CONFIG_KALLSYMS_ALL (see tick_sched_off). Without FAIR_GROUP_SCHED the kernel has no
+ * such path and we read our own clock instead.
+ */
+static __always_inline __u64 task_rq_clock(struct task_struct *t, bool btf)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return bpf_ktime_get_ns();
+	return btf ? t->se.cfs_rq->rq->clock : BPF_CORE_READ(t, se.cfs_rq, rq, clock);
+}
+
+/*
+ * This CPU's idle and iowait time so far in ns (tick_sched's idle_sleeptime and
+ * iowait_sleeptime, the counters behind /proc/stat's idle and iowait columns, which
+ * get_cpu_idle_time_us() reads) from @cur, a task running on it. Only with tick_sched_off.
+ */
+static __always_inline __u64 cpu_idle_ns(struct task_struct *cur)
+{
+	struct tick_sched *ts;
+	__u64 rq;
+
+	if (!bpf_core_field_exists(cur->se.cfs_rq))
+		return 0;
+	/* The rq's address as a number: the verifier allows no arithmetic on BTF pointers. */
+	if (bpf_probe_read_kernel(&rq, sizeof(rq), &cur->se.cfs_rq->rq))
+		return 0;
+	ts = (struct tick_sched *)(rq - tick_sched_off);
+	return BPF_CORE_READ(ts, idle_sleeptime) + BPF_CORE_READ(ts, iowait_sleeptime);
 }
 
 static __always_inline __u64 log2_u64(__u64 v)
@@ -140,14 +188,24 @@ static __always_inline void commit_cgroup(struct kpulse_sched_cpu *c, __u64 id, 
 }
 
 /*
- * Charge @ns of the current task's on-CPU time to its cgroup: in sched_switch current is
- * still prev (the tracepoint fires before context_switch()), in the flush program it is
- * the task the IPI interrupted. The hash is touched only when the cgroup changes.
+ * Charge what the current task ran since c->run_start to its cgroup: in sched_switch
+ * current is still prev (the tracepoint fires before context_switch()), in the flush
+ * program it is the task the IPI interrupted. @pid and @runtime are that task's pid and
+ * se.sum_exec_runtime, which the kernel has just brought up to date: update_curr() runs
+ * for prev in __schedule() before the tracepoint (the dequeue of a task going to sleep,
+ * or put_prev_task() of one that stays runnable), and at each scheduler tick, so the
+ * flush sees the runtime as of the last tick. It is the very sum cgroup v2 cpu.stat's
+ * usage_usec and /proc/<pid>/schedstat add up (update_curr() charges both), so no clock
+ * of our own is read. The hash is touched only when the cgroup changes.
  */
-static __always_inline void charge_cgroup(struct kpulse_sched_cpu *c, __u64 ns)
+static __always_inline void charge_current(struct kpulse_sched_cpu *c, __u32 pid, __u64 runtime)
 {
-	__u64 id = bpf_get_current_cgroup_id();
+	__u64 id, ns;
 
+	if (!pid || pid != c->run_pid || runtime <= c->run_start)
+		return;
+	ns = runtime - c->run_start;
+	id = bpf_get_current_cgroup_id();
 	if (id != c->pending_cgroup) {
 		if (c->pending_ns)
 			commit_cgroup(c, c->pending_cgroup, c->pending_ns);
@@ -158,47 +216,32 @@ static __always_inline void charge_cgroup(struct kpulse_sched_cpu *c, __u64 ns)
 }
 
 /*
- * Close the CPU's current span at @now: if the span was spent in a real task it is
- * busy time, charged to the cgroup of the task that ran it. A span that starts at 0 was
- * never opened (first event after load), so it is not accounted.
+ * The histogram slot of a wait of @ns: 0 under 1 µs, else floor(log2(ns / 1000)) + 1.
+ * Without the 64-bit division, which costs more than everything else per switch: with
+ * l = floor(log2(ns)), log2(ns / 1000) lies in [l - 9.97, l - 8.97), so its floor is l - 9
+ * when ns >= 1000 << (l - 9), else l - 10.
  */
-static __always_inline void close_span(struct kpulse_sched_cpu *c, __u64 now)
+static __always_inline __u64 rq_slot(__u64 ns)
 {
-	if (c->span_start_ns && !c->running_idle && now > c->span_start_ns) {
-		c->busy_ns += now - c->span_start_ns;
-		charge_cgroup(c, now - c->span_start_ns);
-	}
-	c->span_start_ns = now;
-}
+	__u64 l;
 
-/* @p became runnable at @now. @btf is a constant, so each twin keeps only its branch. */
-static __always_inline void rq_start(struct task_struct *p, __u64 now, bool btf)
-{
-	__u64 *ts;
-	__u32 pid;
-
-	if (btf) {
-		ts = bpf_task_storage_get(&sched_rqstart, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (ts)
-			*ts = now;
-		return;
-	}
-	pid = TASK_READ(btf, p, pid);
-	bpf_map_update_elem(&sched_rqpid, &pid, &now, BPF_ANY);
+	if (ns < 1000)
+		return 0;
+	l = log2_u64(ns); /* >= 9 */
+	return ns >= (1000ULL << (l - 9)) ? l - 8 : l - 9;
 }
 
 /* Count one wait of @ns in this CPU's histogram. */
 static __always_inline void rq_record(__u64 ns)
 {
 	struct kpulse_sched_rqlat *h;
-	__u64 us, slot; /* 64-bit: a u32 index loses its bounds in the shifts */
+	__u64 slot; /* 64-bit: a u32 index loses its bounds in the shifts */
 	__u32 zero = 0;
 
 	h = bpf_map_lookup_elem(&sched_rqlat, &zero);
 	if (!h)
 		return;
-	us = ns / 1000;
-	slot = us ? log2_u64(us) + 1 : 0;
+	slot = rq_slot(ns);
 	if (slot > KPULSE_RQ_BOUNDS)
 		slot = KPULSE_RQ_BOUNDS;
 	/* sched_switch holds the runqueue lock: nothing else writes this CPU's slot. */
@@ -207,17 +250,74 @@ static __always_inline void rq_record(__u64 ns)
 	h->count++;
 }
 
-/* @next is switched in at @now: record how long it waited, if we saw it become runnable. */
-static __always_inline void rq_end(struct task_struct *next, __u32 pid, __u64 now, bool btf)
+/*
+ * @cur leaves this CPU (sched_info mode): record the wait that preceded the run now
+ * ending, from the kernel's own accounting. sched_info_arrive() added that wait to
+ * sched_info.run_delay and counted it in sched_info.pcount when the task arrived, after
+ * the sched_switch that switched it in; so at the next switch, its departure, both are
+ * final. Their growth since the task's previous departure is exactly that wait, including
+ * the parts the kernel folded into run_delay when the waiting task moved between CPUs
+ * (sched_info_dequeue() on the old runqueue, with a new last_queued on the new one): one
+ * wait, however often it migrated, as /proc/<pid>/schedstat counts it. pcount grows by one
+ * per arrival that followed a wait; any other growth means we did not see the previous
+ * departure (first sight of a task older than one run, or kpulse was not attached), and
+ * then there is nothing exact to record. A task's first departure ever (pcount 1) is its
+ * first wait whole.
+ */
+static __always_inline void rq_depart(struct task_struct *cur)
 {
+	struct kpulse_sched_task *t;
+	__u64 delay, count;
+
+	t = bpf_task_storage_get(&sched_task, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return;
+	delay = cur->sched_info.run_delay;
+	count = cur->sched_info.pcount;
+	if (count == t->pcount + 1 && delay >= t->run_delay)
+		rq_record(delay - t->run_delay);
+	t->run_delay = delay;
+	t->pcount = count;
+}
+
+/* Wakeup hooks: @p became runnable at @clock. @btf is a constant per twin. */
+static __always_inline void rq_start(struct task_struct *p, __u64 clock, bool btf)
+{
+	struct kpulse_sched_task *t;
+	__u32 pid;
+
+	if (btf) {
+		t = bpf_task_storage_get(&sched_task, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (t)
+			t->queued_clock = clock;
+		return;
+	}
+	pid = TASK_READ(btf, p, pid);
+	bpf_map_update_elem(&sched_rqpid, &pid, &clock, BPF_ANY);
+}
+
+/*
+ * Wakeup hooks: @p became runnable on its runqueue, whose clock ttwu_queue() or
+ * wake_up_new_task() has just updated; runqueue clocks of different CPUs agree where
+ * sched_clock is stable, as the kernel's own sched_info assumes too.
+ */
+static __always_inline void rq_woken(struct task_struct *p, bool btf)
+{
+	rq_start(p, task_rq_clock(p, btf), btf);
+}
+
+/* Wakeup hooks: @next is switched in at @clock: record its wait if we saw it start. */
+static __always_inline void rq_end(struct task_struct *next, __u32 pid, __u64 clock, bool btf)
+{
+	struct kpulse_sched_task *t;
 	__u64 *ts, start;
 
 	if (btf) {
-		ts = bpf_task_storage_get(&sched_rqstart, next, 0, 0);
-		if (!ts || !*ts)
+		t = bpf_task_storage_get(&sched_task, next, 0, 0);
+		if (!t || !t->queued_clock)
 			return;
-		start = *ts;
-		*ts = 0;
+		start = t->queued_clock;
+		t->queued_clock = 0;
 	} else {
 		ts = bpf_map_lookup_elem(&sched_rqpid, &pid);
 		if (!ts)
@@ -225,51 +325,57 @@ static __always_inline void rq_end(struct task_struct *next, __u32 pid, __u64 no
 		start = *ts;
 		bpf_map_delete_elem(&sched_rqpid, &pid);
 	}
-	if (now > start)
-		rq_record(now - start);
+	if (clock >= start)
+		rq_record(clock - start);
 }
 
-/* The same from the kernel's own enqueue time (see rq_from_sched_info). */
-static __always_inline void rq_end_sched_info(struct task_struct *next, bool btf)
-{
-	__u64 queued, now;
-
-	if (!bpf_core_field_exists(next->sched_info) || !bpf_core_field_exists(next->se.cfs_rq))
-		return;
-	queued = btf ? next->sched_info.last_queued : BPF_CORE_READ(next, sched_info.last_queued);
-	if (!queued)
-		return; /* not enqueued since it last ran (or before CONFIG_SCHED_INFO saw it) */
-	/* next is queued on this CPU: its cfs_rq's rq is this CPU's runqueue. */
-	now = btf ? next->se.cfs_rq->rq->clock : BPF_CORE_READ(next, se.cfs_rq, rq, clock);
-	if (now > queued)
-		rq_record(now - queued);
-}
-
+/*
+ * Per switch: charge prev's runtime to its cgroup and, with sched_info, record the wait
+ * before its run. Busy time and the switch count are the kernel's own per-CPU counters,
+ * read by the flush program once per tick; only without tick_sched_off is busy time
+ * counted here, where the CPU enters or leaves its idle task. No clock of our own is
+ * read: those busy spans and the wakeup hooks' waits use this runqueue's clock, which
+ * __schedule() has just updated (update_rq_clock()) before picking next. @prev is trusted
+ * only in the tp_btf twin; the raw_tp twin takes current, which is prev.
+ */
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
 					 bool btf)
 {
-	__u32 zero = 0, next_pid = TASK_READ(btf, next, pid), prev_pid = TASK_READ(btf, prev, pid);
+	struct task_struct *cur = btf ? prev : bpf_get_current_task_btf();
+	__u32 zero = 0, prev_pid = cur->pid, next_pid = TASK_READ(btf, next, pid);
 	struct kpulse_sched_cpu *c;
-	__u64 now;
+	__u64 clock = 0;
 
 	c = bpf_map_lookup_elem(&sched_cpu, &zero);
 	if (!c)
 		return 0;
-	now = bpf_ktime_get_ns();
 	/* sched_switch runs with the runqueue locked: nothing else writes this CPU's slot. */
-	close_span(c, now);
-	c->running_idle = next_pid == 0;
-	c->switches++;
+	if (!rq_from_sched_info || (!tick_sched_off && (!prev_pid || !next_pid)))
+		clock = task_rq_clock(cur, true);
+	if (!tick_sched_off) {
+		if (!next_pid && prev_pid && clock > c->busy_since)
+			c->busy_ns += clock - c->busy_since;
+		else if (!prev_pid)
+			c->busy_since = clock;
+	}
+	if (!bpf_core_field_exists(cur->se.cfs_rq))
+		c->switches++; /* no rq->nr_switches to read at flush */
+	if (charge_cgroups) {
+		if (prev_pid)
+			charge_current(c, prev_pid, cur->se.sum_exec_runtime);
+		c->run_pid = next_pid;
+		c->run_start = next_pid ? TASK_READ(btf, next, se.sum_exec_runtime) : 0;
+	}
 	if (rq_from_sched_info) {
-		if (next_pid)
-			rq_end_sched_info(next, btf);
+		if (prev_pid)
+			rq_depart(cur);
 		return 0;
 	}
 	/* Preempted while runnable: it waits for a CPU from now on (idle never waits). */
-	if (prev_pid && task_state(prev, btf) == TASK_RUNNING)
-		rq_start(prev, now, btf);
+	if (prev_pid && task_state(cur) == TASK_RUNNING)
+		rq_start(prev, clock, btf);
 	if (next_pid)
-		rq_end(next, next_pid, now, btf);
+		rq_end(next, next_pid, clock, btf);
 	return 0;
 }
 
@@ -288,60 +394,87 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct ta
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
 {
-	rq_start(p, bpf_ktime_get_ns(), true);
+	rq_woken(p, true);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(sched_wakeup_raw, struct task_struct *p)
 {
-	rq_start(p, bpf_ktime_get_ns(), false);
+	rq_woken(p, false);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
 {
-	rq_start(p, bpf_ktime_get_ns(), true);
+	rq_woken(p, true);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 {
-	rq_start(p, bpf_ktime_get_ns(), false);
+	rq_woken(p, false);
 	return 0;
 }
 
 /*
  * Never attached: userspace runs it on each CPU with BPF_PROG_TEST_RUN and
- * BPF_F_TEST_RUN_ON_CPU before every sample. It runs in an IPI on that CPU, so it
- * cannot race sched_switch there, and it brings busy_ns (and the current task's cgroup)
- * up to date for a CPU that has run one task for the whole interval without switching.
+ * BPF_F_TEST_RUN_ON_CPU before every sample. It runs in an IPI on that CPU (or directly
+ * on the caller's own CPU), so it cannot race sched_switch there, and brings this CPU's
+ * counters up to date:
+ * - busy_ns grows by the elapsed time (flush_ns, our clock once per tick) minus the growth
+ *   of the kernel's idle and iowait time of this CPU (cpu_idle_ns(), in the same ktime).
+ *   The kernel stops idle accounting at interrupt entry on an idle CPU
+ *   (tick_nohz_irq_enter()) and at idle exit (tick_nohz_idle_exit(), before a polling
+ *   idle loop runs this callback), so the reading is exact at this instant: busy time to
+ *   the nanosecond, by the definition /proc/stat rounds to 10 ms.
+ *   Without tick_sched_off the open busy span is closed at the runqueue clock, which the
+ *   scheduler tick keeps updating on a busy CPU: exact up to the last tick, and the next
+ *   flush continues from there, so the counter never drifts.
+ * - switches is the runqueue's own count (rq->nr_switches).
+ * - the interrupted task's runtime since the last switch or flush goes to its cgroup, and
+ *   the pending cgroup time is committed, since userspace reads sched_cgcpu next.
  */
 SEC("raw_tp")
 int BPF_PROG(sched_flush, __u64 mode)
 {
+	struct task_struct *cur = bpf_get_current_task_btf();
 	struct kpulse_sched_cpu *c;
-	struct task_struct *cur;
-	__u32 zero = 0;
-	__u64 now;
+	__u32 zero = 0, pid = cur->pid;
+	__u64 now, clock, idle, wall, slept;
 
 	c = bpf_map_lookup_elem(&sched_cpu, &zero);
 	if (!c)
 		return 0;
 	now = bpf_ktime_get_ns();
-	cur = (struct task_struct *)bpf_get_current_task();
-	if (mode == KPULSE_FLUSH_RESET) {
-		c->span_start_ns = now;
+	if (bpf_core_field_exists(cur->se.cfs_rq))
+		c->switches = cur->se.cfs_rq->rq->nr_switches;
+	if (tick_sched_off) {
+		idle = cpu_idle_ns(cur);
+		if (mode == KPULSE_FLUSH_ACCOUNT && c->flush_ns && now > c->flush_ns) {
+			wall = now - c->flush_ns;
+			slept = idle > c->idle_ns ? idle - c->idle_ns : 0;
+			c->busy_ns += slept < wall ? wall - slept : 0;
+		}
+		c->idle_ns = idle;
 	} else {
-		close_span(c, now);
-		/* Userspace reads sched_cgcpu next: commit what is pending. */
-		if (c->pending_ns)
-			commit_cgroup(c, c->pending_cgroup, c->pending_ns);
-		c->pending_ns = 0;
+		clock = task_rq_clock(cur, true);
+		if (mode == KPULSE_FLUSH_ACCOUNT && pid && clock > c->busy_since)
+			c->busy_ns += clock - c->busy_since;
+		c->busy_since = clock;
 	}
-	c->running_idle = BPF_CORE_READ(cur, pid) == 0;
+	c->flush_ns = now;
+	if (!charge_cgroups)
+		return 0;
+	if (mode == KPULSE_FLUSH_ACCOUNT)
+		charge_current(c, pid, cur->se.sum_exec_runtime);
+	c->run_pid = pid;
+	c->run_start = cur->se.sum_exec_runtime;
+	if (c->pending_ns)
+		commit_cgroup(c, c->pending_cgroup, c->pending_ns);
+	c->pending_ns = 0;
 	return 0;
 }
 

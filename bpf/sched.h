@@ -5,25 +5,33 @@
 
 /* What the flush program does when userspace runs it on a CPU (ctx[0]). */
 enum kpulse_sched_flush {
-	KPULSE_FLUSH_ACCOUNT = 0, /* add the open span to busy_ns, then restart it */
-	KPULSE_FLUSH_RESET = 1,	  /* restart the span without accounting (start-up) */
+	KPULSE_FLUSH_ACCOUNT = 0, /* account since the last flush of this CPU, then restart */
+	KPULSE_FLUSH_RESET = 1,	  /* restart without accounting (start-up, CPU back online) */
 };
 
 /*
- * One per CPU (sched_cpu, a per-CPU array of one entry). busy_ns and switches only
- * ever grow; span_start_ns is when the CPU's current span began (last switch or
- * flush), and busy_ns is exact up to that instant.
+ * One per CPU (sched_cpu, a per-CPU array of one entry). busy_ns, switches and
+ * cgroup_lost_ns only ever grow.
  */
 struct kpulse_sched_cpu {
-	__u64 busy_ns;	     /* time spent running anything but the idle task */
-	__u64 switches;	     /* context switches */
-	__u64 span_start_ns; /* bpf_ktime_get_ns() at the last switch or flush */
-	__u32 running_idle;  /* 1 while the idle task is on this CPU */
-	__u32 pad;
-	__u64 cgroup_lost_ns; /* busy time not charged to a cgroup: sched_cgcpu was full */
+	__u64 busy_ns;	/* time not idle (see the flush program for which definition) */
+	__u64 switches; /* context switches since boot (the runqueue's nr_switches) */
+	__u64 flush_ns; /* bpf_ktime_get_ns() at the last flush: busy_ns is exact up to it */
+	__u64 idle_ns;	/* the kernel's idle + iowait time of this CPU at the last flush */
+	/* Busy time counted at switches instead: rq clock when the open busy span began. */
+	__u64 busy_since;
 	/*
-	 * Busy time of cgroup pending_cgroup not yet added to sched_cgcpu: consecutive spans
-	 * of one cgroup are summed here and committed when another cgroup runs or at flush,
+	 * Per-cgroup CPU time is the kernel's own per-task runtime (se.sum_exec_runtime):
+	 * run_start is the running task's runtime when it was switched in (or at the last
+	 * flush), run_pid its pid; at the next switch its growth is charged to its cgroup.
+	 */
+	__u64 run_start;
+	__u32 run_pid;
+	__u32 pad;
+	__u64 cgroup_lost_ns; /* CPU time not charged to a cgroup: sched_cgcpu was full */
+	/*
+	 * CPU time of cgroup pending_cgroup not yet added to sched_cgcpu: consecutive runs of
+	 * one cgroup are summed here and committed when another cgroup runs or at flush,
 	 * which saves the hash lookup on most switches.
 	 */
 	__u64 pending_cgroup;
@@ -38,11 +46,22 @@ struct kpulse_sched_cpu {
 #define KPULSE_RQ_BOUNDS 25
 #define KPULSE_RQ_SLOTS (KPULSE_RQ_BOUNDS + 1)
 
-/* One per CPU (sched_rqlat): the CPU a task was switched in on records its wait. */
+/* One per CPU (sched_rqlat): the CPU a task ran on after the wait records it. */
 struct kpulse_sched_rqlat {
 	__u64 slots[KPULSE_RQ_SLOTS];
 	__u64 sum_ns;
 	__u64 count;
+};
+
+/*
+ * Per-task state (sched_task, task local storage). With the kernel's sched_info: its
+ * run_delay and pcount when the task last left a CPU, so the next departure knows the
+ * wait before that run. With the wakeup hooks: when the task last became runnable.
+ */
+struct kpulse_sched_task {
+	__u64 run_delay;    /* sched_info.run_delay at the last departure */
+	__u64 pcount;	    /* sched_info.pcount at the last departure */
+	__u64 queued_clock; /* wakeup hooks: rq clock when it last became runnable, 0 if not */
 };
 
 /* sched_cgcpu value (per-CPU hash keyed by the cgroup v2 id): on-CPU time of its tasks. */

@@ -18,6 +18,7 @@
 #include "cpus.h"
 #include "loader.h"
 #include "log.h"
+#include "procfs.h"
 #include "rate.h"
 #include "sched.h"
 #include "cgacct.h"
@@ -31,6 +32,7 @@ static const char *cg_include = "";
 static const char *cg_exclude = "";
 static unsigned int cg_max = 8192;
 static bool rq_wakeup_hooks;
+static bool busy_from_switches;
 
 static const struct flag sched_flags[] = {
 	{"collector.sched.runqueue-per-cpu", FLAG_BOOL, &rq_per_cpu,
@@ -46,6 +48,10 @@ static const struct flag sched_flags[] = {
 	{"collector.sched.runqueue-wakeup-hooks", FLAG_BOOL, &rq_wakeup_hooks,
 	 "time run-queue waits from sched_wakeup(_new) even when the kernel's own sched_info "
 	 "enqueue times are there (costlier; the only way on kernels without CONFIG_SCHED_INFO)"},
+	{"collector.sched.busy-from-switches", FLAG_BOOL, &busy_from_switches,
+	 "count CPU busy time as time not running the idle task, at the switches into and out of "
+	 "it, instead of elapsed minus the kernel's idle and iowait time (/proc/stat's "
+	 "definition); the only way on kernels without CONFIG_NO_HZ_COMMON"},
 	{NULL},
 };
 
@@ -53,13 +59,15 @@ static const struct metric_desc cpu_busy_seconds = {
 	"kpulse_cpu_busy_seconds_total",
 	METRIC_COUNTER,
 	"cpu",
-	"Time each CPU spent running anything but the idle task (eBPF, sched_switch).",
+	"Time each CPU was not idle: elapsed time minus the kernel's own idle and iowait time of "
+	"the CPU (what /proc/stat's idle and iowait count), to the nanosecond (eBPF, read once "
+	"per tick); with --collector.sched.busy-from-switches, time not running the idle task.",
 };
 static const struct metric_desc cpu_busy_ratio = {
 	"kpulse_cpu_busy_ratio",
 	METRIC_GAUGE,
 	"cpu",
-	"Share of the last sampler interval each CPU spent running anything but the idle task.",
+	"Share of the last sampler interval each CPU was not idle (0..1).",
 	METRIC_HISTORY,
 };
 static const struct metric_desc cpu_busy_ratio_all = {
@@ -73,7 +81,8 @@ static const struct metric_desc context_switches = {
 	"kpulse_sched_context_switches_total",
 	METRIC_COUNTER,
 	"cpu",
-	"Context switches on each CPU (eBPF, sched_switch).",
+	"Context switches on each CPU since boot: the runqueue's own count, as /proc/stat ctxt "
+	"sums it (eBPF, read once per tick).",
 };
 
 static const struct metric_desc rq_latency = {
@@ -81,7 +90,8 @@ static const struct metric_desc rq_latency = {
 	METRIC_HISTOGRAM,
 	"",
 	"Time runnable tasks waited for a CPU: from being woken, created or preempted while "
-	"runnable to being switched in (eBPF at sched_switch, log2 buckets).",
+	"runnable to being switched in, one observation per wait as /proc/<pid>/schedstat "
+	"counts them (eBPF at sched_switch, log2 buckets).",
 };
 static const struct metric_desc rq_latency_p50 = {
 	"kpulse_sched_runqueue_latency_p50_seconds",
@@ -104,15 +114,16 @@ static const struct metric_desc rq_latency_cpu = {
 	"kpulse_sched_cpu_runqueue_latency_seconds",
 	METRIC_HISTOGRAM,
 	"cpu",
-	"Run-queue latency by the CPU the task was switched in on "
+	"Run-queue latency by the CPU the task ran on after its wait "
 	"(--collector.sched.runqueue-per-cpu).",
 };
 static const struct metric_desc cgroup_cpu_seconds = {
 	"kpulse_cgroup_cpu_seconds_total",
 	METRIC_COUNTER,
 	"cgroup",
-	"On-CPU time of the tasks of each cgroup v2, deeper cgroups rolled up to "
-	"--collector.sched.cgroup-depth; includes removed descendants (eBPF, sched_switch).",
+	"On-CPU time of the tasks of each cgroup v2 (the kernel's per-task runtime, what "
+	"cpu.stat usage_usec sums), deeper cgroups rolled up to --collector.sched.cgroup-depth; "
+	"includes removed descendants (eBPF, sched_switch).",
 };
 static const struct metric_desc cgroup_cpu_ratio = {
 	"kpulse_cgroup_cpu_ratio",
@@ -154,7 +165,7 @@ static const struct metric_desc *const sched_metrics[] = {
 
 struct cpu_prev {
 	__u64 busy_ns;
-	__u64 span_ns; /* span_start_ns after the previous flush */
+	__u64 flush_ns; /* flush_ns of the previous sample */
 	bool valid;
 };
 
@@ -174,6 +185,7 @@ struct sched {
 	struct kpulse_sched_cpu *vals;
 	struct cpu_prev *prev;
 	bool *online;
+	bool *flushed; /* flushed at the last tick (or at load): its next flush accounts */
 	struct kpulse_sched_rqlat *rq;	   /* per-CPU values of sched_rqlat */
 	uint64_t rq_prev[KPULSE_RQ_SLOTS]; /* the last tick's slots, summed over CPUs */
 	bool rq_prev_valid;
@@ -189,14 +201,21 @@ struct sched {
 	__u64 prev_iter_ns; /* now_ns of the tick of the last good iterator run; 0: none */
 };
 
-/* Run the flush program on @cpu (see bpf/sched.bpf.c); -ENXIO if the CPU is offline. */
-static int flush_cpu(struct sched *s, int cpu, enum kpulse_sched_flush mode)
+/*
+ * Run the flush program on @cpu (see bpf/sched.bpf.c); -ENXIO if the CPU is offline. A
+ * CPU that was not flushed at the previous tick (offline, or a failed run) restarts
+ * instead: what its counters did meanwhile is not ours to account.
+ */
+static int flush_cpu(struct sched *s, int cpu)
 {
-	__u64 ctx[1] = {mode};
+	__u64 ctx[1] = {s->flushed[cpu] ? KPULSE_FLUSH_ACCOUNT : KPULSE_FLUSH_RESET};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = sizeof(ctx),
 		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+	int err;
 
-	return bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.sched_flush), &opts);
+	err = bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.sched_flush), &opts);
+	s->flushed[cpu] = !err;
+	return err;
 }
 
 /* The raw_tp twins' run-queue start times (unused with tp_btf, see bpf/sched.bpf.c). */
@@ -218,26 +237,108 @@ static bool has_member(const struct btf *btf, const char *type, const char *memb
 	return false;
 }
 
-/*
- * Does the kernel record when each task was enqueued (CONFIG_SCHED_INFO) and can we reach
- * a CPU's rq->clock from a task (CONFIG_FAIR_GROUP_SCHED)? See rq_from_sched_info.
- */
-static bool kernel_has_sched_info(void)
+/* Offset of per-CPU variable @name in the kernel's per-CPU area (BTF's .data..percpu). */
+static int percpu_offset(const struct btf *btf, const char *name, long long *off)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool ok;
+	const struct btf_var_secinfo *v;
+	const struct btf_type *t;
+	int id, i;
 
-	if (!btf)
-		return false;
-	ok = has_member(btf, "task_struct", "sched_info") &&
-	     has_member(btf, "sched_info", "last_queued") &&
-	     has_member(btf, "sched_entity", "cfs_rq") && has_member(btf, "cfs_rq", "rq") &&
-	     has_member(btf, "rq", "clock");
-	btf__free(btf);
-	return ok;
+	id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
+	if (id < 0)
+		return id;
+	t = btf__type_by_id(btf, id);
+	for (i = 0, v = btf_var_secinfos(t); i < btf_vlen(t); i++, v++) {
+		const struct btf_type *var = btf__type_by_id(btf, v->type);
+
+		if (var && !strcmp(btf__name_by_offset(btf, var->name_off), name)) {
+			*off = v->offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
-static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks)
+/*
+ * What the kernel accounts itself, from its BTF. @sched_info: each task's run-queue waits
+ * (CONFIG_SCHED_INFO: the run_delay and pcount of /proc/<pid>/schedstat), see
+ * rq_from_sched_info. @tick_sched_off: where each CPU's idle time is (CONFIG_NO_HZ_COMMON's
+ * tick_cpu_sched) relative to its runqueue, reached from a task (CONFIG_FAIR_GROUP_SCHED);
+ * 0 if not, see tick_sched_off in bpf/sched.bpf.c.
+ */
+static void kernel_accounting(bool *sched_info, long long *tick_sched_off)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	long long rq, ts;
+
+	*sched_info = false;
+	*tick_sched_off = 0;
+	if (!btf)
+		return;
+	*sched_info = has_member(btf, "task_struct", "sched_info") &&
+		      has_member(btf, "sched_info", "run_delay") &&
+		      has_member(btf, "sched_info", "pcount");
+	if (has_member(btf, "sched_entity", "cfs_rq") && has_member(btf, "cfs_rq", "rq") &&
+	    has_member(btf, "tick_sched", "idle_sleeptime") &&
+	    has_member(btf, "tick_sched", "iowait_sleeptime") &&
+	    !percpu_offset(btf, "runqueues", &rq) && !percpu_offset(btf, "tick_cpu_sched", &ts))
+		*tick_sched_off = rq - ts;
+	btf__free(btf);
+}
+
+/*
+ * The flush program at load read each online CPU's idle time through tick_sched_off
+ * (into idle_ns): does it match /proc/stat's idle + iowait of that CPU, to 50 ms? An
+ * offset that does not point at the CPU's struct tick_sched reads something else.
+ */
+static bool idle_time_matches(struct sched *s, char *why, size_t len)
+{
+	const uint32_t need = 1u << CPU_IDLE | 1u << CPU_IOWAIT;
+	struct procfs_buf b = {};
+	long hz = sysconf(_SC_CLK_TCK);
+	int err, checked = 0;
+	__u32 zero = 0;
+	char *line, *next;
+
+	err = bpf_map__lookup_elem(s->skel->maps.sched_cpu, &zero, sizeof(zero), s->vals,
+				   sizeof(*s->vals) * s->ncpus, 0)
+		      ? -errno
+		      : 0;
+	if (!err)
+		err = procfs__read(s->cfg->procfs, "stat", &b);
+	if (err || hz <= 0) {
+		snprintf(why, len, "cannot compare with %s/stat: %s", s->cfg->procfs,
+			 strerror(err ? -err : EINVAL));
+		procfs__buf_free(&b);
+		return false;
+	}
+	for (line = b.data; line && *line; line = next) {
+		struct cpustat c;
+		double kernel, ours;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (procstat__parse_cpu(line, &c) || c.cpu < 0 || c.cpu >= s->ncpus ||
+		    !s->online[c.cpu] || (c.present & need) != need)
+			continue;
+		kernel = (double)(c.ticks[CPU_IDLE] + c.ticks[CPU_IOWAIT]) / hz;
+		ours = (double)s->vals[c.cpu].idle_ns / 1e9;
+		if (ours < kernel - 0.05 || ours > kernel + 0.05) {
+			snprintf(why, len, "cpu %d: %.3f s idle, /proc/stat says %.2f s", c.cpu,
+				 ours, kernel);
+			procfs__buf_free(&b);
+			return false;
+		}
+		checked++;
+	}
+	procfs__buf_free(&b);
+	if (!checked)
+		snprintf(why, len, "no cpuN line with idle and iowait in %s/stat", s->cfg->procfs);
+	return checked > 0;
+}
+
+static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long long tick_off)
 {
 	struct sched_bpf *skel;
 	size_t i;
@@ -255,6 +356,8 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks)
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, wakeup_hooks && use_btf);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, wakeup_hooks && !use_btf);
 	skel->rodata->rq_from_sched_info = !wakeup_hooks;
+	skel->rodata->charge_cgroups = s->cg_ok;
+	skel->rodata->tick_sched_off = tick_off;
 	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
 	skel->rodata->nwatch = s->cfg->nwatch;
 	for (i = 0; i < s->cfg->nwatch; i++)
@@ -272,10 +375,12 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks)
 	err = sched_bpf__load(skel);
 	if (err)
 		return err;
-	/* Start every online CPU's span now; a reused pinned map holds stale spans. */
-	for (cpu = 0; cpu < s->ncpus; cpu++)
+	/* Start every online CPU's accounting now; a reused pinned map holds stale starts. */
+	for (cpu = 0; cpu < s->ncpus; cpu++) {
+		s->flushed[cpu] = false;
 		if (s->online[cpu])
-			flush_cpu(s, cpu, KPULSE_FLUSH_RESET);
+			flush_cpu(s, cpu);
+	}
 	/* Attach tracepoint handlers and the iterator (the flush program is run, never attached) */
 	struct {
 		struct bpf_program *prog;
@@ -303,7 +408,8 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct sched *s = calloc(1, sizeof(*s));
 	char why[512];
-	bool use_btf, wakeup_hooks;
+	bool use_btf, wakeup_hooks, sched_info;
+	long long tick_off;
 	int err;
 
 	if (!s)
@@ -321,8 +427,9 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	s->vals = calloc(s->ncpus, sizeof(*s->vals));
 	s->prev = calloc(s->ncpus, sizeof(*s->prev));
 	s->online = calloc(s->ncpus, sizeof(*s->online));
+	s->flushed = calloc(s->ncpus, sizeof(*s->flushed));
 	s->rq = calloc(s->ncpus, sizeof(*s->rq));
-	if (!s->vals || !s->prev || !s->online || !s->rq)
+	if (!s->vals || !s->prev || !s->online || !s->flushed || !s->rq)
 		return -ENOMEM;
 	err = cpus__read_online(cfg->sysfs, s->online, s->ncpus);
 	if (err) {
@@ -339,21 +446,41 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	if (err)
 		log_warn("no per-cgroup CPU time: %s", why);
 
+	kernel_accounting(&sched_info, &tick_off);
+	if (busy_from_switches)
+		tick_off = 0;
+	else if (!tick_off)
+		log_warn("sched: busy time counted at context switches: the kernel's BTF does not "
+			 "show where its per-CPU idle time is (tick_cpu_sched, "
+			 "CONFIG_NO_HZ_COMMON)");
 	use_btf = loader__probe_tp_btf("sched_switch");
-	wakeup_hooks = rq_wakeup_hooks || !kernel_has_sched_info();
-	err = load_attach(s, use_btf, wakeup_hooks);
-	if (err && use_btf) {
-		log_warn("tp_btf sched programs failed (%s), falling back to raw_tp",
-			 strerror(-err));
+	wakeup_hooks = rq_wakeup_hooks || !sched_info;
+	for (;;) {
+		err = load_attach(s, use_btf, wakeup_hooks, tick_off);
+		if (err && use_btf) {
+			log_warn("tp_btf sched programs failed (%s), falling back to raw_tp",
+				 strerror(-err));
+			sched_bpf__destroy(s->skel);
+			use_btf = false;
+			err = load_attach(s, use_btf, wakeup_hooks, tick_off);
+		}
+		if (err || !tick_off || idle_time_matches(s, why, sizeof(why)))
+			break;
+		log_warn("sched: busy time counted at context switches: the kernel's per-CPU idle "
+			 "time read through tick_cpu_sched does not match /proc/stat (%s)",
+			 why);
 		sched_bpf__destroy(s->skel);
-		err = load_attach(s, false, wakeup_hooks);
+		s->skel = NULL;
+		tick_off = 0;
 	}
 	if (err) {
 		log_error("failed to load and attach the sched programs: %s", strerror(-err));
 		return err;
 	}
-	log_debug("sched: attached as %s; run-queue waits from %s", use_btf ? "tp_btf" : "raw_tp",
-		  wakeup_hooks ? "sched_wakeup(_new)" : "the kernel's sched_info");
+	log_debug("sched: attached as %s; run-queue waits from %s; busy time from %s",
+		  use_btf ? "tp_btf" : "raw_tp",
+		  wakeup_hooks ? "sched_wakeup(_new)" : "the kernel's sched_info",
+		  tick_off ? "the kernel's idle time" : "context switches");
 	return 0;
 }
 
@@ -366,7 +493,11 @@ static int online_count(const struct sched *s)
 	return n;
 }
 
-/* Busy time and context switches per CPU (sched_cpu), after the flush. */
+/*
+ * Busy time and context switches per CPU (sched_cpu), after the flush. The busy ratio's
+ * denominator is the CPU's own time between its two flushes, so it is exact whatever the
+ * sampler's jitter.
+ */
 static int sample_cpus(struct sched *s, struct mset *out)
 {
 	__u64 busy_sum = 0, span_sum = 0, lost = 0;
@@ -391,15 +522,14 @@ static int sample_cpus(struct sched *s, struct mset *out)
 		snprintf(cpu_label, sizeof(cpu_label), "%d", cpu);
 		mset__add(out, &cpu_busy_seconds, (double)v->busy_ns / 1e9, cpu_label);
 		mset__add(out, &context_switches, (double)v->switches, cpu_label);
-		/* The denominator is the CPU's own span between two flushes, in kernel time. */
-		if (p->valid && v->span_start_ns > p->span_ns &&
-		    rate__ratio(p->busy_ns, v->busy_ns, v->span_start_ns - p->span_ns, &ratio)) {
+		if (p->valid && v->flush_ns > p->flush_ns &&
+		    rate__ratio(p->busy_ns, v->busy_ns, v->flush_ns - p->flush_ns, &ratio)) {
 			mset__add(out, &cpu_busy_ratio, ratio, cpu_label);
 			busy_sum += rate__delta(p->busy_ns, v->busy_ns);
-			span_sum += v->span_start_ns - p->span_ns;
+			span_sum += v->flush_ns - p->flush_ns;
 		}
 		p->busy_ns = v->busy_ns;
-		p->span_ns = v->span_start_ns;
+		p->flush_ns = v->flush_ns;
 		p->valid = true;
 	}
 	if (span_sum) {
@@ -593,9 +723,16 @@ static int sched_sample(struct collector *c, const struct tick *t, struct mset *
 	err = cpus__read_online(s->cfg->sysfs, s->online, s->ncpus);
 	if (err)
 		return err;
-	for (cpu = 0; cpu < s->ncpus; cpu++)
-		if (s->online[cpu] && flush_cpu(s, cpu, KPULSE_FLUSH_ACCOUNT))
+	for (cpu = 0; cpu < s->ncpus; cpu++) {
+		bool accounts = s->flushed[cpu];
+
+		if (!s->online[cpu])
+			s->flushed[cpu] = false;
+		else if (flush_cpu(s, cpu))
 			s->online[cpu] = false; /* went offline since we read the list */
+		else if (!accounts)
+			s->prev[cpu].valid = false; /* restarted: no ratio over the gap */
+	}
 	err = sample_cpus(s, out);
 	if ((err2 = sample_rqlat(s, out)) && !err)
 		err = err2;
@@ -621,6 +758,7 @@ static void sched_destroy(struct collector *c)
 	free(s->vals);
 	free(s->prev);
 	free(s->online);
+	free(s->flushed);
 	free(s->rq);
 	free(s->iterbuf);
 	free(s->procs);

@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """sched collector against workloads whose answer is known, and against /proc/stat."""
 import os
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, bpf_prog_ids, busy_loop, main, need_root,  # noqa: E402
                     online_cpus, only_collectors, test, wait_for)
-from sched import (RQ, buckets, check_histogram, cgroup_usage_seconds, kill,  # noqa: E402
-                   make_cgroup, move_to_cgroup, named_sleepers, prog_ids_of, quantile, remove_cgroup,
-                   schedstat_seconds, schedstat_wait, spawn, spin_for, value)
+from sched import (RQ, RunqueueWitness, buckets, check_histogram, cgroup_usage_seconds,  # noqa: E402
+                   kill, make_cgroup, move_to_cgroup, named_sleepers, prog_ids_of, quantile,
+                   realtime, remove_cgroup, schedstat_seconds, schedstat_wait, spawn, spin_for,
+                   start_workload, stop_workload, value, wait_workload)
 
 USER_HZ = os.sysconf("SC_CLK_TCK")
 
@@ -95,6 +97,127 @@ def busy_seconds_agree_with_proc_stat():
     assert ps > 5.5, f"/proc/stat non-idle grew only {ps:.2f}s during a 6 s busy loop"
     assert abs(kp - ps) <= 0.05 * ps, \
         f"kpulse busy seconds grew {kp:.3f}s, /proc/stat non-idle {ps:.3f}s (more than 5% apart)"
+
+
+TICK_TS = "kpulse_sampler_last_tick_timestamp_seconds"
+
+
+def _busy_windows(k, seconds, cpus):
+    """Busy seconds kpulse counted on @cpus over about @seconds, and the wall time between
+    the same two ticks: the wall clock each tick read before the sched collector flushed
+    (kpulse_sampler_last_tick_timestamp_seconds; with only that collector, its flush
+    follows within microseconds). The test's own clock, read when it saw each tick, is off
+    by up to tens of ms on a loaded machine even at SCHED_FIFO (the kernel's fair server
+    runs other tasks ahead of real-time ones for up to 50 ms a second)."""
+    m0 = k.next_tick()
+    time.sleep(seconds)
+    m1 = k.next_tick()
+    busy = sum(m1.get("kpulse_cpu_busy_seconds_total", cpu=str(c)) -
+               m0.get("kpulse_cpu_busy_seconds_total", cpu=str(c)) for c in cpus)
+    return busy, m1.get(TICK_TS) - m0.get(TICK_TS)
+
+
+@test
+def busy_seconds_of_pinned_loop_equal_wall_time():
+    """A busy loop pinned to one CPU keeps it busy all the time: that CPU's busy seconds
+    grow like the wall clock over 5 s, within 1%, with the kernel's idle time (default)
+    and with --collector.sched.busy-from-switches."""
+    need_root()
+    cpu = online_cpus()[-1]
+    busy_loop(cpu)
+    for flags in ((), ("--collector.sched.busy-from-switches",)):
+        k = Kpulse(*only_collectors("sched"), *flags, interval="200ms")
+        k.next_tick()
+        busy, wall = _busy_windows(k, 5.0, [cpu])
+        k.stop()
+        print(f"  {flags or 'default'}: cpu {cpu} busy +{busy:.3f} s in {wall:.3f} s")
+        assert abs(busy - wall) <= 0.01 * wall, \
+            (f"busy loop pinned to cpu {cpu} ({flags or 'default'}): kpulse_cpu_busy_seconds_"
+             f"total grew {busy:.3f} s in {wall:.3f} s of wall time (want within 1%)")
+
+
+def _proc_stat_idle():
+    """idle + iowait of all CPUs from /proc/stat, in seconds: the kernel's idle accounting
+    (exact on NO_HZ kernels, printed in USER_HZ ticks)."""
+    with open("/proc/stat") as f:
+        v = list(map(int, f.readline().split()[1:9]))
+    return (v[3] + v[4]) / USER_HZ
+
+
+@test
+def busy_seconds_match_proc_stat_on_short_bursts():
+    """16 tasks waking every 1 ms for 10 us of work, 4 s: the busy seconds of all CPUs
+    within 2% of what /proc/stat says was not idle (elapsed x CPUs - idle - iowait) over
+    the same ticks. Timed from switch to switch, such bursts miss the interrupts that wake
+    them on an idle CPU, which /proc/stat counts as busy."""
+    need_root()
+    cpus = online_cpus()
+    k = Kpulse(*only_collectors("sched"), interval="200ms")
+    with realtime(k.proc.pid):
+        m0 = k.next_tick()
+        t0, i0 = time.monotonic(), _proc_stat_idle()
+    pid = start_workload("burst", 1000, 10, 4000, 16)
+    wait_workload(pid)
+    with realtime(k.proc.pid):
+        m1 = k.next_tick()
+        t1, i1 = time.monotonic(), _proc_stat_idle()
+    got = m1.sum("kpulse_cpu_busy_seconds_total") - m0.sum("kpulse_cpu_busy_seconds_total")
+    want = (t1 - t0) * len(cpus) - (i1 - i0)
+    print(f"  busy +{got:.3f} s; /proc/stat not idle +{want:.3f} s in {t1 - t0:.3f} s")
+    assert abs(got - want) <= 0.02 * want, \
+        (f"short bursts: kpulse_cpu_busy_seconds_total of all CPUs grew {got:.3f} s, /proc/stat "
+         f"says {want:.3f} s not idle ({t1 - t0:.3f} s x {len(cpus)} CPUs - idle - iowait; "
+         f"want within 2%)")
+
+
+@test
+def context_switches_equal_the_kernels():
+    """Sum of kpulse_sched_context_switches_total lies between /proc/stat's ctxt (the
+    kernel's own count, the same rq->nr_switches) read just before and just after the tick."""
+    need_root()
+    with open("/sys/devices/system/cpu/possible") as f:
+        possible = f.read().strip()
+    with open("/sys/devices/system/cpu/online") as f:
+        online = f.read().strip()
+    k = Kpulse(interval="200ms")
+    k.next_tick()
+    for _ in range(3):
+        before = _ctxt()
+        got = k.next_tick().sum("kpulse_sched_context_switches_total")
+        after = _ctxt()
+        if possible == online:  # ctxt also counts CPUs that went offline
+            assert before <= got <= after, \
+                f"kpulse counted {got:.0f} context switches, /proc/stat ctxt {before} .. {after}"
+        else:
+            assert got <= after, f"kpulse counted {got:.0f} context switches, ctxt {after}"
+    print(f"  {before} <= {got:.0f} <= {after}")
+
+
+def _ctxt():
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("ctxt "):
+                return int(line.split()[1])
+    raise AssertionError("no ctxt line in /proc/stat")
+
+
+@test
+def sched_switch_reads_no_clock():
+    """The sched_switch program kpulse loads calls no clock helper (bpf_ktime_get_ns() and
+    friends cost ~30 ns each here, the price of the whole program): the default mode reads
+    the kernel's own accounting only."""
+    need_root()
+    import json
+    k = Kpulse(interval="1s")
+    ids = prog_ids_of(k.proc.pid) & bpf_prog_ids({"sched_switch_btf", "sched_switch_raw"})
+    assert len(ids) == 1, f"expected one sched_switch program, found {ids}"
+    out = subprocess.run(["bpftool", "-j", "prog", "dump", "xlated", "id", str(ids.pop())],
+                         capture_output=True, text=True, check=True).stdout
+    insns = [i.get("disasm", "") for i in json.loads(out)]
+    calls = sorted({i for i in insns if "call" in i})
+    assert insns and not [c for c in calls if "ktime" in c or "jiffies" in c], \
+        f"sched_switch calls a clock: {calls}"
+    print(f"  {len(insns)} instructions, calls: {', '.join(calls)}")
 
 
 @test
@@ -234,6 +357,112 @@ def _contention(*flags):
                          + "; ".join(tries))
 
 
+RQ_WINDOW = 10.0
+
+
+def _rq_matches_schedstat(what, flags, workloads):
+    """The histogram's _sum and _count over RQ_WINDOW seconds against the kernel's own
+    accounting of every task on the machine (RunqueueWitness: the growth of run_delay and
+    pcount in /proc/<pid>/task/<tid>/schedstat, and the final values of tasks that exited,
+    from bpftrace), within 5% each.
+
+    Both sides are read at the same instants: the test and kpulse run SCHED_FIFO around
+    each tick and sweep, so a loaded machine cannot put tens of milliseconds between them.
+    What stays is that the kernel adds a wait to run_delay when the task gets the CPU (and
+    the part before a migration when it moves), kpulse when the task leaves the CPU
+    again: waits in progress at the two ends are counted on one side only, a few tenths of
+    a second against minutes of waiting in the window."""
+    need_root()
+    k = Kpulse(*flags, interval="200ms")
+    w = RunqueueWitness()
+    pids = [start_workload(name, *args, **kw) for name, args, kw in workloads]
+    time.sleep(2.0)  # every task kpulse saw before has left a CPU once since (see rq_depart)
+    with realtime(k.proc.pid):
+        m0 = k.next_tick()
+        w.begin()
+    time.sleep(RQ_WINDOW)
+    with realtime(k.proc.pid):
+        m1 = k.next_tick()
+        w.end()
+    moved = _migrations(pids)
+    for pid in pids:
+        stop_workload(pid)
+    got_sum = m1.get(RQ + "_sum") - m0.get(RQ + "_sum")
+    got_count = m1.get(RQ + "_count") - m0.get(RQ + "_count")
+    want_sum, want_count = w.result()
+    assert want_count > 1000, f"{what}: only {want_count} run-queue waits in {RQ_WINDOW} s"
+    print(f"  {what}: kpulse _sum +{got_sum:.3f} s, _count +{got_count:.0f}; schedstat run_delay "
+          f"+{want_sum:.3f} s, pcount +{want_count} ({got_sum / want_sum - 1:+.2%}, "
+          f"{got_count / want_count - 1:+.2%}); workload tasks moved between CPUs {moved} times")
+    assert abs(got_sum - want_sum) <= 0.05 * want_sum, \
+        (f"{what}: kpulse_sched_runqueue_latency_seconds_sum grew {got_sum:.3f} s, the run_delay "
+         f"of every task (/proc/<pid>/task/<tid>/schedstat, exited tasks from bpftrace) "
+         f"{want_sum:.3f} s over the same {RQ_WINDOW:.0f} s (want within 5%)")
+    assert abs(got_count - want_count) <= 0.05 * want_count, \
+        (f"{what}: kpulse_sched_runqueue_latency_seconds_count grew {got_count:.0f}, the waits "
+         f"counted in every task's schedstat pcount {want_count} (want within 5%)")
+    return moved
+
+
+def _migrations(pids):
+    """CPU changes of the workload processes and their children (se.nr_migrations of
+    /proc/<pid>/task/<tid>/sched), or None where the kernel has no such file."""
+    total, found = 0, False
+    for task in os.listdir("/proc"):
+        if not task.isdigit():
+            continue
+        try:
+            with open(f"/proc/{task}/stat") as f:
+                pgrp = int(f.read().rpartition(")")[2].split()[2])
+            if pgrp not in pids:
+                continue
+            with open(f"/proc/{task}/sched") as f:
+                for line in f:
+                    if line.startswith("se.nr_migrations"):
+                        total += int(line.split()[-1])
+                        found = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total if found else None
+
+
+MIGRATING = [("pingpong", (2,), {}), ("forkloop", (), {}), ("spin", (2,), {})]
+
+
+@test
+def runqueue_latency_matches_schedstat_under_migration():
+    """2 unpinned pipe ping-pong pairs, a fork loop and 2 busy loops (waiting tasks move
+    between CPUs): _sum and _count within 5% of every task's schedstat run_delay / pcount."""
+    moved = _rq_matches_schedstat("default (sched_info)", (), MIGRATING)
+    assert moved is None or moved > 100, \
+        f"the workload moved between CPUs only {moved} times: it does not test migration"
+
+
+@test
+def runqueue_latency_matches_schedstat_under_migration_wakeup_hooks():
+    """The same with --collector.sched.runqueue-wakeup-hooks."""
+    _rq_matches_schedstat("wakeup hooks", ("--collector.sched.runqueue-wakeup-hooks",),
+                          MIGRATING)
+
+
+def _pinned_contention():
+    cpu = online_cpus()[-1]
+    return [("spin", (3,), {"cpus": {cpu}})]
+
+
+@test
+def runqueue_latency_matches_schedstat_pinned():
+    """3 busy loops pinned to one CPU: _sum and _count within 5% of schedstat's."""
+    _rq_matches_schedstat("pinned contention", (), _pinned_contention())
+
+
+@test
+def runqueue_latency_matches_schedstat_pinned_wakeup_hooks():
+    """The same with --collector.sched.runqueue-wakeup-hooks."""
+    _rq_matches_schedstat("pinned contention, wakeup hooks",
+                          ("--collector.sched.runqueue-wakeup-hooks",), _pinned_contention())
+
+
 @test
 def runqueue_histogram_invariants():
     """Every scrape: all 26 buckets, cumulative, non-decreasing over time, +Inf = _count."""
@@ -299,6 +528,57 @@ def cgroup_cpu_time_of_busy_cgroup():
     ratios = [v for lab, v in m1.series("kpulse_cgroup_cpu_ratio")]
     assert ratios and all(0 <= v <= 1 for v in ratios), f"cgroup ratios {ratios}"
     print(f"  {top}/busy: kpulse +{grew:.3f} s, cpu.stat +{kernel:.3f} s, idle +{i1 - i0:.4f} s")
+
+
+# (label, cgroup the workload runs in, workload arguments): each cgroup's CPU time is known
+# to the microsecond from its own cpu.stat, and differs by orders of magnitude between
+# them: a busy loop, and 8 tasks waking every 1 ms / 20 ms for 5 us of work.
+CG_WORKLOADS = [
+    ("busy", "", ("burst", (0, 1000000, 1))),
+    ("1ms", "", ("burst", (1000, 5, 2000, 8))),
+    ("20ms", "", ("burst", (20000, 5, 150, 8))),
+    ("busy-d4", "/l2/l3/l4", ("burst", (0, 1000000, 1))),
+    ("1ms-d4", "/l2/l3/l4", ("burst", (1000, 5, 2000, 8))),
+    ("20ms-d4", "/l2/l3/l4", ("burst", (20000, 5, 150, 8))),
+]
+
+
+@test
+def cgroup_cpu_exact_for_short_bursts():
+    """Per-cgroup CPU within 1% of the cgroup's cpu.stat usage_usec (the kernel's own sum
+    of its tasks' runtime), at depth 1 and rolled up from depth 4, for a busy loop and for
+    tasks that run 5 us after each 1 ms or 20 ms sleep. kpulse reads the same per-task
+    runtime (se.sum_exec_runtime) at each switch; timing spans from switch to switch read
+    14-38% low on the short bursts."""
+    need_root()
+    top = f"/kpulse-test-{os.getpid()}"
+    for label, sub, _ in CG_WORKLOADS:
+        path = f"{top}-{label}"
+        make_cgroup(path)
+        for part in sub.split("/")[1:]:
+            path += "/" + part
+            make_cgroup(path)
+    k = Kpulse("--collector.sched.cgroup-depth=1", interval="200ms")
+    m0 = k.next_tick()
+    u0 = {label: cgroup_usage_seconds(f"{top}-{label}") for label, _, _ in CG_WORKLOADS}
+    pids = [start_workload(name, *args, cgroup=f"{top}-{label}{sub}")
+            for label, sub, (name, args) in CG_WORKLOADS]
+    for pid in pids:
+        wait_workload(pid)
+    k.next_tick()  # every task has left its CPU for good; the flush committed the rest
+    m1 = k.next_tick()
+    bad = []
+    for label, sub, _ in CG_WORKLOADS:
+        name = f"{top}-{label}"
+        want = cgroup_usage_seconds(name) - u0[label]
+        got = (m1.get("kpulse_cgroup_cpu_seconds_total", cgroup=name) or 0) - \
+            (m0.get("kpulse_cgroup_cpu_seconds_total", cgroup=name) or 0)
+        print(f"  {name}{sub and ' (tasks in ' + name + sub + ')'}: kpulse +{got * 1e3:.3f} ms, "
+              f"cpu.stat usage_usec +{want * 1e3:.3f} ms ({got / want - 1:+.3%})")
+        if abs(got - want) > 0.01 * want:
+            bad.append(f"{name} (tasks at depth {1 + sub.count('/')}): kpulse_cgroup_cpu_seconds_"
+                       f"total grew {got * 1e3:.3f} ms, its cpu.stat usage_usec {want * 1e3:.3f} ms")
+    assert not bad, "per-cgroup CPU not within 1% of cpu.stat: " + "; ".join(bad)
 
 
 @test

@@ -563,7 +563,7 @@ def incompatible_pinned_map_is_replaced():
     assert m.get("kpulse_collector_up", collector="sched") == 1
     dump = subprocess.run([bpftool, "map", "dump", "pinned", f"{pin}/sched_cpu"],
                           capture_output=True, text=True, check=True).stdout
-    assert '"busy_ns"' in dump and '"span_start_ns"' in dump, dump[:300]
+    assert '"busy_ns"' in dump and '"flush_ns"' in dump, dump[:300]
 
 
 @test

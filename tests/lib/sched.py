@@ -5,13 +5,15 @@ import ctypes
 import math
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 
-from kpulse import cgroup2_mount, cleanup, kill, spawn  # noqa: F401 - re-exported to the sched tests
+from kpulse import cgroup2_mount, cleanup, kill, spawn, wait_for  # noqa: F401 - re-exported to the sched tests
 
 RQ = "kpulse_sched_runqueue_latency_seconds"
+USER_HZ = os.sysconf("SC_CLK_TCK")
 
 
 def buckets(m, name=RQ, **labels):
@@ -166,3 +168,204 @@ def prog_ids_of(pid):
         except OSError:
             pass
     return ids
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def workload(name):
+    """Path of the compiled workload tests/workloads/<name>.c (built here if missing)."""
+    path = os.path.join(ROOT, ".output", "workloads", name)
+    if not os.path.exists(path):
+        subprocess.run(["make", "-s", "-C", ROOT, f".output/workloads/{name}"], check=True)
+    return path
+
+
+def start_workload(name, *args, cgroup=None, cpus=None):
+    """Run the workload @name with @args in the background, in a process group of its own
+    (killed with its children at cleanup), pinned to @cpus if given; returns its pid.
+
+    With @cgroup (a v2 path like "/kpulse-test-1/a") it is moved there while it sleeps,
+    before exec: a task moved while it runs would take the rest of its current run on the
+    CPU along, which the kernel's cpu.stat (charged at each update_curr()) and kpulse
+    (charged at each switch) split at different points."""
+    path = workload(name)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(w)
+            os.setpgid(0, 0)
+            if cpus is not None:
+                os.sched_setaffinity(0, cpus)
+            os.read(r, 1)
+            os.execv(path, [path, *map(str, args)])
+        finally:
+            os._exit(127)
+    os.close(r)
+
+    def stop():
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    cleanup(stop)
+    if cgroup:
+        def asleep():
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rpartition(")")[2].split()[0]
+            with open(f"/proc/{pid}/wchan") as f:
+                return state == "S" and "pipe_read" in f.read()
+        assert wait_for(asleep), f"workload {name} (pid {pid}) never blocked on its start pipe"
+        move_to_cgroup(pid, cgroup)
+    os.write(w, b"x")
+    os.close(w)
+    return pid
+
+
+def stop_workload(pid):
+    """SIGKILL a workload started with start_workload() and everything it forked."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def wait_workload(pid, timeout=120):
+    """Wait for a workload started with start_workload() to finish; assert it exited 0."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, \
+                f"workload pid {pid} ended with status {status:#x}"
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"workload pid {pid} still running after {timeout} s")
+
+
+def _task_schedstats():
+    """{(tid, start tick): (run_delay ns, pcount)} of every task on the machine, from
+    /proc/<pid>/task/<tid>/schedstat; the start time (in clock ticks, /proc stat field 22)
+    tells a task from a later one with the same tid."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    start = int(f.read().rpartition(")")[2].split()[19])
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    _, delay, count = f.read().split()
+            except (OSError, ValueError, IndexError):
+                continue  # exited meanwhile: its final values come from bpftrace
+            out[(int(tid), start)] = (int(delay), int(count))
+    return out
+
+
+class RunqueueWitness:
+    """The kernel's own run-queue accounting of every task on the machine over a window:
+    how much sched_info.run_delay and sched_info.pcount (the 2nd and 3rd fields of
+    /proc/<pid>/task/<tid>/schedstat: time spent waiting on a run queue, and the number of
+    waits that ended on a CPU) grew between two sweeps of /proc. A task that exits during
+    the window leaves /proc, so bpftrace prints its final values at its last context switch
+    (curtask->exit_state set), when both are final."""
+
+    SCRIPT = ('tracepoint:sched:sched_switch /curtask->exit_state/ { printf("%d %llu %llu %llu '
+              '%llu\\n", curtask->pid, curtask->start_boottime, curtask->sched_info.run_delay, '
+              'curtask->sched_info.pcount, nsecs); }')
+
+    def __init__(self):
+        bt = shutil.which("bpftrace")
+        assert bt, "bpftrace is not installed (apt-get install bpftrace; make test installs it)"
+        self.out = tempfile.NamedTemporaryFile(prefix="kpulse-rqwitness-", suffix=".log")
+        self.proc = subprocess.Popen([bt, "-e", self.SCRIPT], stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        cleanup(self.stop)
+        ok = _wait_for_text(self.out.name, "Attaching 1 probe", self.proc)
+        assert ok, f"bpftrace did not start: {open(self.out.name).read()}"
+        self.t0 = self.t1 = None
+
+    def begin(self):
+        self.t0 = time.monotonic_ns()
+        self.s0 = _task_schedstats()
+
+    def end(self):
+        self.t1 = time.monotonic_ns()
+        self.s1 = _task_schedstats()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def result(self):
+        """(seconds waited, number of waits) by every task between begin() and end()."""
+        time.sleep(0.5)  # let the last exits reach the log
+        self.stop()
+        final = {}
+        with open(self.out.name) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) != 5 or not parts[0].isdigit():
+                    continue
+                tid, start_ns, delay, count, t = map(int, parts)
+                if self.t0 <= t <= self.t1:
+                    final[(tid, start_ns // (10**9 // USER_HZ))] = (delay, count)
+        delay = count = 0
+        for key, (d1, c1) in list(self.s1.items()) + [(k, v) for k, v in final.items()
+                                                       if k not in self.s1]:
+            d0, c0 = self.s0.get(key, (0, 0))
+            delay += d1 - d0
+            count += c1 - c0
+        return delay / 1e9, count
+
+
+class realtime:
+    """with realtime(pid, ...): the calling process and every thread of @pids run SCHED_FIFO
+    inside the block, so that on a loaded machine a sampler tick, the scrape that sees it
+    and a /proc sweep happen within milliseconds instead of waiting behind other tasks."""
+
+    def __init__(self, *pids):
+        self.tids = [0] + [int(t) for p in pids for t in os.listdir(f"/proc/{p}/task")]
+
+    def __enter__(self):
+        for tid in self.tids:
+            try:
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(50))
+            except ProcessLookupError:
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for tid in self.tids:
+            try:
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            except ProcessLookupError:
+                pass
+
+
+def _wait_for_text(path, text, proc, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return False
