@@ -2,6 +2,7 @@
 /* The per-tick metric set: families in first-seen order, samples chained per family. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
@@ -18,6 +19,7 @@ void mset__free(struct mset *s)
 	free(s->fams);
 	free(s->samples);
 	free(s->hist);
+	free(s->index);
 	buf__free(&s->text);
 	free(s);
 }
@@ -28,6 +30,8 @@ void mset__reset(struct mset *s)
 	s->last = 0;
 	s->err = 0;
 	buf__reset(&s->text);
+	if (s->index)
+		memset(s->index, 0, s->indexcap * sizeof(*s->index));
 }
 
 size_t metric_desc__nlabels(const struct metric_desc *d)
@@ -134,36 +138,102 @@ void metrics__escape_label(struct buf *out, const char *v)
 			i++;
 			continue;
 		}
-		len = metrics__utf8_len(p + i, n - i);
+		/*
+		 * Other control characters (CR, TAB, ...) have no escape in either format and
+		 * some parsers split lines or fields on them: U+FFFD, as for a byte that is not
+		 * UTF-8. Everything else is kept as it is.
+		 */
+		len = p[i] < 0x20 || p[i] == 0x7f ? 0 : metrics__utf8_len(p + i, n - i);
 		if (len) {
 			buf__append(out, p + i, len);
 			i += len;
 		} else {
-			buf__append(out, "\xef\xbf\xbd",
-				    3); /* U+FFFD for a byte that is not UTF-8 */
+			buf__append(out, "\xef\xbf\xbd", 3);
 			i++;
 		}
 	}
 }
 
-/* Link a new sample, whose label set was just appended to s->text at @start. */
-static struct msample *link_sample(struct mset *s, const struct metric_desc *d, size_t start)
+static uint32_t slot_hash(size_t fam, const char *labels)
+{
+	uint32_t x = 2166136261u ^ (uint32_t)fam * 0x9e3779b1u; /* FNV-1a */
+
+	for (; *labels; labels++)
+		x = (x ^ (unsigned char)*labels) * 16777619u;
+	return x;
+}
+
+/* The index slot of (@fam, @labels): the sample there has them, or the slot is empty. */
+static uint32_t *slot_of(struct mset *s, size_t fam, const char *labels)
+{
+	size_t mask = s->indexcap - 1, i = slot_hash(fam, labels) & mask;
+	const struct msample *m;
+
+	while (s->index[i]) {
+		m = &s->samples[s->index[i] - 1];
+		if (m->fam == fam && !strcmp(s->text.data + m->labels, labels))
+			break;
+		i = (i + 1) & mask;
+	}
+	return &s->index[i];
+}
+
+/* Keep the index at most half full, for one more sample. */
+static int index_grow(struct mset *s)
+{
+	size_t cap = s->indexcap ? s->indexcap : 128, i;
+	uint32_t *old = s->index;
+
+	if ((s->nsamples + 1) * 2 <= s->indexcap)
+		return 0;
+	while ((s->nsamples + 1) * 2 > cap)
+		cap *= 2;
+	s->index = calloc(cap, sizeof(*s->index));
+	if (!s->index) {
+		s->index = old;
+		return -ENOMEM;
+	}
+	s->indexcap = cap;
+	free(old);
+	for (i = 0; i < s->nsamples; i++)
+		*slot_of(s, s->samples[i].fam, s->text.data + s->samples[i].labels) = i + 1;
+	return 0;
+}
+
+/*
+ * Link a new sample, whose label set was just appended to s->text at @start; or, when
+ * its family has that label set already, drop the text and return that sample with
+ * *@dup set: the caller merges the value into it.
+ */
+static struct msample *link_sample(struct mset *s, const struct metric_desc *d, size_t start,
+				   bool *dup)
 {
 	struct mfamily *f;
 	struct msample *m;
+	uint32_t *slot;
 
+	*dup = false;
 	buf__putc(&s->text, '\0');
 	if (s->text.err || s->text.len > UINT32_MAX) {
 		s->err = -ENOMEM;
 		return NULL;
 	}
 	f = family_of(s, d);
-	if (!f || grow((void **)&s->samples, &s->capsamples, s->nsamples + 1, sizeof(*m))) {
+	if (!f || index_grow(s) ||
+	    grow((void **)&s->samples, &s->capsamples, s->nsamples + 1, sizeof(*m))) {
 		s->err = -ENOMEM;
 		return NULL;
 	}
+	slot = slot_of(s, f - s->fams, s->text.data + start);
+	if (*slot) {
+		s->text.len = start;
+		*dup = true;
+		return &s->samples[*slot - 1];
+	}
+	*slot = s->nsamples + 1;
 	m = &s->samples[s->nsamples];
 	m->labels = start;
+	m->fam = f - s->fams;
 	m->next = MSAMPLE_END;
 	m->hist = 0;
 	m->value = 0;
@@ -176,9 +246,22 @@ static struct msample *link_sample(struct mset *s, const struct metric_desc *d, 
 	return m;
 }
 
-/* Render the label set and link a new sample into its family. */
+/* A counter or gauge sample of @d with value @v: set it, or merge it into a collision. */
+static void put_value(const struct metric_desc *d, struct msample *m, bool dup, double v)
+{
+	if (!dup)
+		m->value = v;
+	else if (d->type == METRIC_INFO)
+		; /* the first one stays: they all say 1 */
+	else if (d->flags & METRIC_MERGE_MAX)
+		m->value = v > m->value ? v : m->value;
+	else
+		m->value += v;
+}
+
+/* Render the label set and link a new sample into its family (see link_sample). */
 static struct msample *add_sample(struct mset *s, const struct metric_desc *d,
-				  const char *const *values)
+				  const char *const *values, bool *dup)
 {
 	const char *name = d->labels;
 	size_t i, n, start;
@@ -198,7 +281,7 @@ static struct msample *add_sample(struct mset *s, const struct metric_desc *d,
 		buf__putc(&s->text, '"');
 		name += nlen + (name[nlen] == ',');
 	}
-	return link_sample(s, d, start);
+	return link_sample(s, d, start, dup);
 }
 
 int mset__add_rendered(struct mset *s, const struct metric_desc *d, double value,
@@ -206,24 +289,26 @@ int mset__add_rendered(struct mset *s, const struct metric_desc *d, double value
 {
 	struct msample *m;
 	size_t start = s->text.len;
+	bool dup;
 
 	if (s->err)
 		return s->err;
 	buf__puts(&s->text, labels);
-	m = link_sample(s, d, start);
+	m = link_sample(s, d, start, &dup);
 	if (!m)
 		return s->err;
-	m->value = value;
+	put_value(d, m, dup, value);
 	return 0;
 }
 
 int mset__addv(struct mset *s, const struct metric_desc *d, double value, const char *const *values)
 {
-	struct msample *m = add_sample(s, d, values);
+	bool dup;
+	struct msample *m = add_sample(s, d, values, &dup);
 
 	if (!m)
 		return s->err;
-	m->value = value;
+	put_value(d, m, dup, value);
 	return 0;
 }
 
@@ -256,6 +341,7 @@ int mset__histogram(struct mset *s, const struct metric_desc *d, const double *b
 	double *h, cum = 0;
 	va_list ap;
 	size_t i;
+	bool dup;
 
 	if (metric_desc__nlabels(d) > METRIC_LABELS_MAX ||
 	    (d->type != METRIC_HISTOGRAM && d->type != METRIC_GAUGE_HISTOGRAM))
@@ -265,9 +351,24 @@ int mset__histogram(struct mset *s, const struct metric_desc *d, const double *b
 	va_end(ap);
 	if (grow((void **)&s->hist, &s->caphist, s->nhist + 2 * n + 2, sizeof(double)))
 		return s->err = -ENOMEM;
-	m = add_sample(s, d, values);
+	m = add_sample(s, d, values, &dup);
 	if (!m)
 		return s->err;
+	if (dup) {
+		/* Collided: add the buckets up when they are the same, else keep the first. */
+		h = &s->hist[m->hist];
+		if ((size_t)h[0] != n)
+			return 0;
+		for (i = 0; i < n; i++)
+			if (h[1 + i] != bounds[i])
+				return 0;
+		for (i = 0; i <= n; i++) {
+			cum += counts[i];
+			h[1 + n + i] += cum;
+		}
+		m->value += sum;
+		return 0;
+	}
 	m->value = sum;
 	m->hist = s->nhist;
 	h = &s->hist[s->nhist];

@@ -32,6 +32,13 @@ enum metric_flags {
 	 * sample of the last --history.peak-window.
 	 */
 	METRIC_HISTORY = 1u << 0,
+	/*
+	 * Two samples whose label sets render the same (names that differ only in bytes that
+	 * are not UTF-8, or beyond the 256 kept) keep the higher value instead of their sum:
+	 * for ratios of a worst case, 0/1 states and sizes of one thing seen twice. Counters,
+	 * histograms and other gauges add up; info families keep the first.
+	 */
+	METRIC_MERGE_MAX = 1u << 1,
 };
 
 struct metric_desc {
@@ -48,6 +55,7 @@ struct metric_desc {
 
 struct msample {
 	uint32_t next;	 /* next sample of the same family, or MSAMPLE_END */
+	uint32_t fam;	 /* index of its family in mset.fams */
 	uint32_t labels; /* offset in mset.text of 'a="x",b="y"' (escaped), NUL-terminated */
 	uint32_t hist;	 /* histograms: offset in mset.hist of [n, bounds[n], cumulative[n+1]] */
 	double value;	 /* counters and gauges: the value; histograms: the sum */
@@ -70,7 +78,13 @@ struct mset {
 	double *hist;	 /* histogram blocks */
 	size_t nhist, caphist;
 	size_t last; /* family of the last add: samples usually come in runs */
-	int err;     /* sticky -ENOMEM */
+	/*
+	 * Open-addressing index of (family, label set) -> sample + 1, so that a label set is
+	 * exported once per family: strict parsers reject a repeated series.
+	 */
+	uint32_t *index;
+	size_t indexcap;
+	int err; /* sticky -ENOMEM */
 };
 
 struct mset *mset__new(void);
@@ -92,7 +106,13 @@ int mset__histogram(struct mset *s, const struct metric_desc *d, const double *b
 		    const uint64_t *counts, size_t n, double sum, ...);
 /* Number of label names in @d. */
 size_t metric_desc__nlabels(const struct metric_desc *d);
-/* Escape @v for a label value ('\\', '\"', '\n'), bounded and made valid UTF-8. */
+/*
+ * Write @v as a label value, the one place label text is written: '\\', '\"' and '\n'
+ * escaped, the first METRIC_VALUE_MAX bytes kept (cut before a character, never inside),
+ * and every byte that is not valid UTF-8 or is another control character (CR, TAB, DEL,
+ * ...) replaced by U+FFFD. Unescaping gives back @v when it was valid UTF-8 without such
+ * characters and no longer than the bound.
+ */
 void metrics__escape_label(struct buf *out, const char *v);
 /* Length of the valid UTF-8 sequence at @p (at most @n bytes), or 0 if invalid. */
 size_t metrics__utf8_len(const unsigned char *p, size_t n);

@@ -93,7 +93,7 @@ static const struct metric_desc utilization = {
 	"device",
 	"Share of the last sampler interval the device had I/O in flight (io time / elapsed), "
 	"0..1.",
-	METRIC_HISTORY,
+	METRIC_HISTORY | METRIC_MERGE_MAX,
 };
 
 static const struct metric_desc *const disk_metrics[] = {

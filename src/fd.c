@@ -96,6 +96,7 @@ static const struct metric_desc process_limit_ratio = {
 	"name",
 	"Highest open descriptors / RLIMIT_NOFILE soft limit among the processes with this "
 	"name, at the last sample (above 1 if the limit was lowered below what is open).",
+	METRIC_MERGE_MAX,
 };
 static const struct metric_desc limit_ratio_max = {
 	"kpulse_fd_limit_ratio_max",

@@ -25,30 +25,29 @@ static const struct metric_desc fs_size = {
 	METRIC_GAUGE,
 	FS_LABELS,
 	"Size of the filesystem (statfs f_blocks x f_frsize).",
+	.flags = METRIC_MERGE_MAX, /* a mount seen twice is one filesystem */
 };
 static const struct metric_desc fs_free = {
 	"kpulse_filesystem_free_bytes",
 	METRIC_GAUGE,
 	FS_LABELS,
 	"Free space, including what is reserved for root (f_bfree).",
+	.flags = METRIC_MERGE_MAX,
 };
 static const struct metric_desc fs_avail = {
 	"kpulse_filesystem_avail_bytes",
 	METRIC_GAUGE,
 	FS_LABELS,
 	"Space available to unprivileged users (f_bavail).",
+	.flags = METRIC_MERGE_MAX,
 };
 static const struct metric_desc fs_files = {
-	"kpulse_filesystem_files",
-	METRIC_GAUGE,
-	FS_LABELS,
-	"Inodes in the filesystem (f_files).",
+	"kpulse_filesystem_files", METRIC_GAUGE, FS_LABELS, "Inodes in the filesystem (f_files).",
+	.flags = METRIC_MERGE_MAX,
 };
 static const struct metric_desc fs_files_free = {
-	"kpulse_filesystem_files_free",
-	METRIC_GAUGE,
-	FS_LABELS,
-	"Free inodes (f_ffree).",
+	"kpulse_filesystem_files_free", METRIC_GAUGE, FS_LABELS, "Free inodes (f_ffree).",
+	.flags = METRIC_MERGE_MAX,
 };
 static const struct metric_desc fs_used_ratio = {
 	"kpulse_filesystem_used_ratio",
@@ -56,12 +55,14 @@ static const struct metric_desc fs_used_ratio = {
 	FS_LABELS,
 	"Used share of the space an unprivileged user can have, as df's Use%: "
 	"(size - free) / (size - free + avail).",
+	.flags = METRIC_MERGE_MAX,
 };
 static const struct metric_desc fs_readonly = {
 	"kpulse_filesystem_readonly",
 	METRIC_GAUGE,
 	FS_LABELS,
 	"1 if the filesystem itself is read-only (superblock, e.g. remounted ro after errors).",
+	.flags = METRIC_MERGE_MAX,
 };
 static const struct metric_desc fs_device_error = {
 	"kpulse_filesystem_device_error",
@@ -69,6 +70,7 @@ static const struct metric_desc fs_device_error = {
 	FS_LABELS,
 	"1 if statfs failed, or did not answer within --collector.filesystem.timeout (the mount "
 	"is then not asked again until that call returns).",
+	.flags = METRIC_MERGE_MAX,
 };
 
 static const struct metric_desc *const filesystem_metrics[] = {

@@ -31,7 +31,10 @@ struct kpulse_config {
 	size_t nwatch;
 };
 
-/* Split a comma-separated list into @out (caller frees with kpulse__free_list); -errno. */
+/*
+ * Split a comma-separated list into @out (caller frees with kpulse__free_list), each item
+ * once, in order of first appearance; -errno.
+ */
 int kpulse__split_list(const char *s, char ***out, size_t *n);
 void kpulse__free_list(char **list, size_t n);
 

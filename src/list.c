@@ -1,9 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Comma-separated flag lists ("a,b, c"): empty items are dropped, spaces trimmed. */
+/*
+ * Comma-separated flag lists ("a,b, c"): empty items are dropped, spaces trimmed, and an
+ * item given twice is kept once (--process.watch=x,x would export x's series twice).
+ */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kpulse.h"
+
+static bool listed(char **list, size_t n, const char *item, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(list[i]) == len && !memcmp(list[i], item, len))
+			return true;
+	return false;
+}
 
 int kpulse__split_list(const char *s, char ***out, size_t *n)
 {
@@ -21,7 +35,7 @@ int kpulse__split_list(const char *s, char ***out, size_t *n)
 			b++;
 		while (e > b && e[-1] == ' ')
 			e--;
-		if (e > b) {
+		if (e > b && !listed(list, cnt, b, e - b)) {
 			p = realloc(list, (cnt + 1) * sizeof(*list));
 			if (!p || !(p[cnt] = strndup(b, e - b))) {
 				kpulse__free_list(p ? p : list, cnt);

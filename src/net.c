@@ -138,14 +138,16 @@ enum dev_state { STATE_INFO, STATE_UP, STATE_MTU, STATE_SPEED, NSTATES };
 			{"kpulse_network_up", METRIC_GAUGE, labels,                                \
 			 "1 when the network device's operational state is \"up\", else 0 "        \
 			 "(rtnetlink "                                                             \
-			 "IFLA_OPERSTATE, /sys/class/net/<device>/operstate)."},                   \
+			 "IFLA_OPERSTATE, /sys/class/net/<device>/operstate).",                    \
+			 METRIC_MERGE_MAX},                                                        \
 			{"kpulse_network_mtu_bytes", METRIC_GAUGE, labels,                         \
-			 "MTU of each network device (rtnetlink IFLA_MTU)."},                      \
+			 "MTU of each network device (rtnetlink IFLA_MTU).", METRIC_MERGE_MAX},    \
 			{"kpulse_network_speed_bytes", METRIC_GAUGE, labels,                       \
 			 "Link speed of each network device that is up and knows it, in bytes "    \
 			 "per second "                                                             \
 			 "(ethtool link settings: /sys/class/net/<device>/speed in Mb/s, times "   \
-			 "125000)."},                                                              \
+			 "125000).",                                                               \
+			 METRIC_MERGE_MAX},                                                        \
 	}
 
 static const struct metric_desc dev_states[][NSTATES] = {

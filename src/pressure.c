@@ -64,6 +64,7 @@ static const struct metric_desc cg_stalled_ratio = {
 	"cgroup,resource,kind",
 	"Share of the last sampler interval some or all non-idle tasks of the cgroup were "
 	"stalled on the resource, 0..1.",
+	METRIC_MERGE_MAX,
 };
 
 static const struct metric_desc *const pressure_metrics[] = {

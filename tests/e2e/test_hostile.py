@@ -356,8 +356,10 @@ def hostile_load():
               f"kpulse after {out['shortest']:.1f}s to {out['longest']:.1f}s, at most "
               f"{out['max_open']} open at once, {out['bytes']} bytes trickled", flush=True)
     check_scraper("slowloris, 600 connections at 1 byte/s", r)
-    assert small["closed"] >= 100 and TIMEOUT - 0.5 <= small["shortest"] and \
-        small["longest"] <= TIMEOUT + 1.5, \
+    # The lifetimes are seen by an attacker at nice 19 on busy CPUs, so a second or two
+    # late or early; what they must tell apart: evicted at once, or kept to the end (25 s).
+    assert small["closed"] >= 100 and TIMEOUT - 2 <= small["shortest"] and \
+        small["longest"] <= TIMEOUT + 4, \
         f"slowloris x 100: closed after {small['shortest']:.1f}s to {small['longest']:.1f}s, " \
         f"expected the {TIMEOUT}s request deadline: {small}"
     assert big["closed"] > 1000 and big["shortest"] < 1, \

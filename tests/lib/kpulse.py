@@ -297,7 +297,8 @@ def only_collectors(*names):
 
 def cgroup2_mount():
     """The cgroup v2 mount point, from /proc/self/mountinfo (hybrid hosts: .../unified)."""
-    with open("/proc/self/mountinfo") as f:
+    # Mount points are any bytes (a test mounts invalid UTF-8): not this file's encoding.
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         for line in f:
             left, _, right = line.partition(" - ")
             if right.split()[0] == "cgroup2":

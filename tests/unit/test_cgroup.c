@@ -177,6 +177,12 @@ TEST(lists)
 	CHECK_INT(kpulse__split_list("", &l, &n), 0);
 	CHECK_INT(n, 0);
 	kpulse__free_list(l, n);
+	/* --process.watch=dup,dup is one name, or its series would be exported twice. */
+	CHECK_INT(kpulse__split_list("dup,dup, dup ,dupe,dup", &l, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(l[0], "dup");
+	CHECK_STR(l[1], "dupe");
+	kpulse__free_list(l, n);
 }
 
 int main(void)

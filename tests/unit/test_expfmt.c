@@ -86,12 +86,80 @@ TEST(hostile_label_text)
 	metrics__escape_label(&e, longv);
 	CHECK_INT(e.len, METRIC_VALUE_MAX - 1);
 	CHECK(!strchr(e.data, '\xc3'));
+	buf__reset(&e);
+	/* CR, TAB and the other control characters have no escape: U+FFFD, like bad bytes. */
+	metrics__escape_label(&e, "a\rb\tc\x01\x7f{}=\n");
+	CHECK_STR(e.data, "a\xef\xbf\xbd"
+			  "b\xef\xbf\xbd"
+			  "c\xef\xbf\xbd\xef\xbf\xbd{}=\\n");
 	mset__add(s, &g_v, 1, NULL);
 	CHECK_STR(render(s, &b), "# HELP test_label Label values.\n# TYPE test_label gauge\n"
 				 "test_label{v=\"\"} 1\n");
 	buf__free(&e);
 	buf__free(&b);
 	mset__free(s);
+}
+
+static const struct metric_desc g_max = {"test_ratio", METRIC_GAUGE, "name", "Worst.",
+					 METRIC_MERGE_MAX};
+static const struct metric_desc i_info = {"test_info", METRIC_INFO, "name", "Info."};
+static const struct metric_desc h_name = {"test_wait_seconds", METRIC_HISTOGRAM, "name",
+					  "Per name."};
+
+/*
+ * Names that differ only in what the escaper replaces or cuts render the same label set:
+ * one series each, merged (strict parsers reject a repeated series).
+ */
+TEST(collided_series_merge)
+{
+	struct mset *s = mset__new();
+	struct buf b = {};
+	char a[400], c[400];
+	const double bounds[] = {0.1, 1};
+	const uint64_t c1[] = {1, 2, 3}, c2[] = {10, 20, 30};
+	const double other[] = {0.5, 1};
+
+	/* Two invalid UTF-8 names, the same U+FFFD text: a gauge sums, like a counter. */
+	mset__add(s, &g_v, 3, "\xff\xfex");
+	mset__add(s, &g_v, 4, "\xfe\xffx");
+	mset__add(s, &g_v, 5, "plain");
+	mset__add(s, &g_b, 1, "0", "a\rb");
+	mset__add(s, &g_b, 2, "0", "a\tb");
+	/* Values equal in their first 256 bytes. */
+	memset(a, 'q', sizeof(a));
+	memcpy(c, a, sizeof(c));
+	a[sizeof(a) - 1] = c[sizeof(c) - 1] = '\0';
+	c[300] = 'Z';
+	mset__add(s, &g_max, 0.25, a);
+	mset__add(s, &g_max, 0.75, c);
+	mset__add(s, &g_max, 0.5, a);
+	mset__add(s, &i_info, 1, "\x80");
+	mset__add(s, &i_info, 1, "\x81");
+	mset__histogram(s, &h_name, bounds, c1, 2, 1.5, "\xc0");
+	mset__histogram(s, &h_name, bounds, c2, 2, 10, "\xc1");
+	mset__histogram(s, &h_name, other, c2, 2, 99, "\xc2"); /* other buckets: kept out */
+	CHECK_INT(s->nsamples, 6);
+	memset(a, 'q', METRIC_VALUE_MAX);
+	a[METRIC_VALUE_MAX] = '\0';
+	render(s, &b);
+	CHECK(strstr(b.data, "test_label{v=\"\xef\xbf\xbd\xef\xbf\xbdx\"} 7\n") != NULL);
+	CHECK(strstr(b.data, "test_label{v=\"plain\"} 5\n") != NULL);
+	CHECK(strstr(b.data, "test_b_total{cpu=\"0\",mode=\"a\xef\xbf\xbd"
+			     "b\"} 3\n") != NULL);
+	snprintf(c, sizeof(c), "test_ratio{name=\"%.*s\"} 0.75\n", METRIC_VALUE_MAX, a);
+	CHECK(strstr(b.data, c) != NULL);
+	CHECK(strstr(b.data, "test_info{name=\"\xef\xbf\xbd\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "test_wait_seconds_bucket{name=\"\xef\xbf\xbd\",le=\"0.1\"} 11\n"));
+	CHECK(strstr(b.data, "test_wait_seconds_bucket{name=\"\xef\xbf\xbd\",le=\"+Inf\"} 66\n"));
+	CHECK(strstr(b.data, "test_wait_seconds_sum{name=\"\xef\xbf\xbd\"} 11.5\n"));
+	CHECK(strstr(b.data, "test_wait_seconds_count{name=\"\xef\xbf\xbd\"} 66\n"));
+	/* After a reset the index starts over. */
+	mset__reset(s);
+	mset__add(s, &g_v, 1, "\xff");
+	mset__add(s, &g_v, 1, "x");
+	CHECK_INT(s->nsamples, 2);
+	mset__free(s);
+	buf__free(&b);
 }
 
 TEST(families_sorted_and_grouped)
@@ -149,8 +217,15 @@ TEST(many_samples)
 		snprintf(cpu, sizeof(cpu), "%d", i);
 		CHECK_INT(mset__add(s, &g_b, i, cpu, "idle"), 0);
 	}
+	/* The same label sets again: found through the index however it grew, and added. */
+	for (i = 0; i < 5000; i++) {
+		snprintf(cpu, sizeof(cpu), "%d", i);
+		CHECK_INT(mset__add(s, &g_b, 1, cpu, "idle"), 0);
+	}
+	CHECK_INT(s->nsamples, 5000);
 	render(s, &b);
-	CHECK(strstr(b.data, "test_b_total{cpu=\"4999\",mode=\"idle\"} 4999\n") != NULL);
+	CHECK(strstr(b.data, "test_b_total{cpu=\"4999\",mode=\"idle\"} 5000\n") != NULL);
+	CHECK(strstr(b.data, "test_b_total{cpu=\"0\",mode=\"idle\"} 1\n") != NULL);
 	mset__free(s);
 	buf__free(&b);
 }
@@ -161,6 +236,7 @@ int main(void)
 	RUN(numbers);
 	RUN(escaping);
 	RUN(hostile_label_text);
+	RUN(collided_series_merge);
 	RUN(families_sorted_and_grouped);
 	RUN(histogram_cumulative);
 	RUN(many_samples);
