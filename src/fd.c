@@ -107,7 +107,7 @@ static const struct metric_desc limit_ratio_max = {
 	METRIC_HISTORY,
 };
 static const struct metric_desc limit_ratio_max_info = {
-	"kpulse_fd_limit_ratio_max_info",
+	"kpulse_fd_limit_ratio_max_process_info",
 	METRIC_INFO,
 	"pid,name,uid,exe",
 	"Who has kpulse_fd_limit_ratio_max: its pid, name (comm, which any process can "

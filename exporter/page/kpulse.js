@@ -388,7 +388,7 @@
 	const FACTS = new Set(['kpulse_host_info', 'kpulse_boot_time_seconds', 'kpulse_cpus_online',
 			       'kpulse_memory_total_bytes', 'kpulse_collector_up', 'kpulse_build_info',
 			       'kpulse_process_open_fds', 'kpulse_process_fd_limit_ratio',
-			       'kpulse_fd_limit_ratio_max_info', 'kpulse_load1']);
+			       'kpulse_fd_limit_ratio_max_process_info', 'kpulse_load1']);
 	function parseMetrics(text) {
 		const out = {};
 		const line = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
@@ -415,7 +415,7 @@
 		facts.memTotal = one(m, 'kpulse_memory_total_bytes') &&
 			one(m, 'kpulse_memory_total_bytes').value;
 		facts.load1 = one(m, 'kpulse_load1') ? one(m, 'kpulse_load1').value : undefined;
-		const fdMax = one(m, 'kpulse_fd_limit_ratio_max_info');
+		const fdMax = one(m, 'kpulse_fd_limit_ratio_max_process_info');
 		facts.fdMax = fdMax && fdMax.labels;
 		if (host) {
 			document.getElementById('hostname').textContent = host.labels.hostname;

@@ -100,10 +100,10 @@ def emfile_counted_and_limit_ratio_max():
                         f"kpulse_fd_open_errors_total{{errno=\"EMFILE\"}} grew by {d}"
     r = m1.get("kpulse_fd_limit_ratio_max")
     assert r == 1, f"child at 64 of 64 fds: kpulse_fd_limit_ratio_max {r}, expected 1"
-    info = m1.series("kpulse_fd_limit_ratio_max_info")
+    info = m1.series("kpulse_fd_limit_ratio_max_process_info")
     want = {"pid": str(child.pid), "name": name, "uid": str(real_uid(child.pid)),
             "exe": os.readlink(f"/proc/{child.pid}/exe")}
-    assert info == [(want, 1)], f"kpulse_fd_limit_ratio_max_info {info}, expected {want}"
+    assert info == [(want, 1)], f"kpulse_fd_limit_ratio_max_process_info {info}, expected {want}"
 
 
 @test
@@ -376,7 +376,7 @@ def top_process_says_who_it_is():
     """Any user can call a process "postgres" and bring it near its limit. A process of
     uid 65534 named postgres, holding 40 descriptors under a soft limit lowered to 20
     (ratio 2, above any honest process), run from a directory whose name holds a quote, a
-    backslash and a newline: kpulse_fd_limit_ratio_max_info names its pid, its real uid
+    backslash and a newline: kpulse_fd_limit_ratio_max_process_info names its pid, its real uid
     and its executable's path (as /proc/<pid>/exe does; escaped, and recovered whole)."""
     need_root()
     d = tempfile.mkdtemp(prefix='kpulse-fd-"odd\\dir\n-')
@@ -390,14 +390,14 @@ def top_process_says_who_it_is():
     m = settled(k)
     r = m.get("kpulse_fd_limit_ratio_max")
     assert r == base / 20, f"postgres (uid 65534) at {base} of 20: ratio_max {r}"
-    info = m.series("kpulse_fd_limit_ratio_max_info")
+    info = m.series("kpulse_fd_limit_ratio_max_process_info")
     assert len(info) == 1, info
     got = info[0][0]
     want = {"pid": str(pid), "name": "postgres", "uid": "65534",
             "exe": os.readlink(f"/proc/{pid}/exe")}
     assert {**got, "exe": unescape(got["exe"])} == want, \
-        f"kpulse_fd_limit_ratio_max_info {got}, expected {want}"
-    assert "\n" not in m.text.split("kpulse_fd_limit_ratio_max_info{")[1].split("}")[0]
+        f"kpulse_fd_limit_ratio_max_process_info {got}, expected {want}"
+    assert "\n" not in m.text.split("kpulse_fd_limit_ratio_max_process_info{")[1].split("}")[0]
 
 
 def sleepers(n, name, high_fd=None):

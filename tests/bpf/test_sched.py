@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """sched collector against workloads whose answer is known, and against /proc/stat."""
 import os
+import random
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import (Kpulse, bpf_prog_ids, busy_loop, main, need_root,  # noqa: E402
+from kpulse import (Kpulse, bpf_prog_ids, busy_loop, cleanup, main, need_root,  # noqa: E402
                     online_cpus, only_collectors, test, wait_for)
 from sched import (RQ, RunqueueWitness, buckets, check_histogram, cgroup_usage_seconds,  # noqa: E402
                    kill, make_cgroup, move_to_cgroup, named_sleepers, prog_ids_of, quantile,
@@ -360,7 +362,22 @@ def _contention(*flags):
 RQ_WINDOW = 10.0
 
 
-def _rq_matches_schedstat(what, flags, workloads):
+def _shuffle(pgrp, stop):
+    """Until @stop is set, move every task of process group @pgrp to a CPU picked at random
+    every 10 ms: on a quiet machine the scheduler would rarely move a waiting task, and the
+    case this covers is the wait the kernel folds into run_delay when it does."""
+    cpus = online_cpus()
+    while not stop.wait(0.01):
+        for task in os.listdir("/proc"):
+            try:
+                if task.isdigit() and os.getpgid(int(task)) == pgrp:
+                    for tid in os.listdir(f"/proc/{task}/task"):
+                        os.sched_setaffinity(int(tid), {random.choice(cpus)})
+            except OSError:
+                continue
+
+
+def _rq_matches_schedstat(what, flags, workloads, shuffle=None):
     """The histogram's _sum and _count over RQ_WINDOW seconds against the kernel's own
     accounting of every task on the machine (RunqueueWitness: the growth of run_delay and
     pcount in /proc/<pid>/task/<tid>/schedstat, and the final values of tasks that exited,
@@ -376,6 +393,11 @@ def _rq_matches_schedstat(what, flags, workloads):
     k = Kpulse(*flags, interval="200ms")
     w = RunqueueWitness()
     pids = [start_workload(name, *args, **kw) for name, args, kw in workloads]
+    stop = threading.Event()
+    if shuffle:
+        t = threading.Thread(target=_shuffle, args=(pids[shuffle], stop), daemon=True)
+        t.start()
+        cleanup(stop.set)
     time.sleep(2.0)  # every task kpulse saw before has left a CPU once since (see rq_depart)
     with realtime(k.proc.pid):
         m0 = k.next_tick()
@@ -384,6 +406,7 @@ def _rq_matches_schedstat(what, flags, workloads):
     with realtime(k.proc.pid):
         m1 = k.next_tick()
         w.end()
+    stop.set()
     moved = _migrations(pids)
     for pid in pids:
         stop_workload(pid)
@@ -427,13 +450,14 @@ def _migrations(pids):
 
 
 MIGRATING = [("pingpong", (2,), {}), ("forkloop", (), {}), ("spin", (2,), {})]
+SHUFFLED = 2  # MIGRATING's busy loops are moved between CPUs every 10 ms (_shuffle)
 
 
 @test
 def runqueue_latency_matches_schedstat_under_migration():
     """2 unpinned pipe ping-pong pairs, a fork loop and 2 busy loops (waiting tasks move
     between CPUs): _sum and _count within 5% of every task's schedstat run_delay / pcount."""
-    moved = _rq_matches_schedstat("default (sched_info)", (), MIGRATING)
+    moved = _rq_matches_schedstat("default (sched_info)", (), MIGRATING, SHUFFLED)
     assert moved is None or moved > 100, \
         f"the workload moved between CPUs only {moved} times: it does not test migration"
 
@@ -442,7 +466,7 @@ def runqueue_latency_matches_schedstat_under_migration():
 def runqueue_latency_matches_schedstat_under_migration_wakeup_hooks():
     """The same with --collector.sched.runqueue-wakeup-hooks."""
     _rq_matches_schedstat("wakeup hooks", ("--collector.sched.runqueue-wakeup-hooks",),
-                          MIGRATING)
+                          MIGRATING, SHUFFLED)
 
 
 def _pinned_contention():
