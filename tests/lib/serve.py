@@ -78,6 +78,7 @@ _SAMPLE = re.compile(rf'^({_NAME})(\{{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[
                      r'(\S+)$')
 _SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "info": ("_info",),
              "histogram": ("_bucket", "_sum", "_count", "_created"),
+             "gaugehistogram": ("_bucket", "_gcount", "_gsum"),
              "unknown": ("",), "stateset": ("",), "summary": ("", "_sum", "_count")}
 
 
