@@ -18,6 +18,14 @@ static const struct metric_desc cpu_mode_seconds = {
 	"Time each CPU spent in each mode (user, nice, system, idle, iowait, irq, softirq, "
 	"steal), from /proc/stat; guest time is included in user and nice.",
 };
+static const struct metric_desc cpu_guest_seconds = {
+	"kpulse_cpu_guest_seconds_total",
+	METRIC_COUNTER,
+	"cpu,mode",
+	"Time each CPU spent running virtual CPUs of guests (mode user or nice), from /proc/stat's "
+	"guest and guest_nice columns; already part of the user and nice modes, as "
+	"node_exporter's node_cpu_guest_seconds_total.",
+};
 static const struct metric_desc cpu_mode_ratio = {
 	"kpulse_cpu_mode_ratio",
 	METRIC_GAUGE,
@@ -30,13 +38,15 @@ static const struct metric_desc cpu_mode_ratio = {
 static const struct metric_desc *const cpu_metrics[] = {
 	&cpu_mode_seconds,
 	&cpu_mode_ratio,
+	&cpu_guest_seconds,
 	NULL,
 };
 
 struct cpu_prev {
 	uint64_t ticks[CPU_NMODES];
 	uint32_t present;
-	uint64_t round; /* the reading this CPU's line was last in; 0: never */
+	uint64_t guest[2]; /* the highest guest, guest_nice seen: exported, never lower */
+	uint64_t round;	   /* the reading this CPU's line was last in; 0: never */
 };
 
 struct cpu {
@@ -192,6 +202,14 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 			if (cs.present & (1u << m))
 				mset__add(out, &cpu_mode_seconds, (double)p->ticks[m] / s->user_hz,
 					  label, cpu_mode__name(m));
+		for (m = 0; m < 2; m++) {
+			if (!(cs.guest_present & (1u << m)))
+				continue;
+			if (cs.guest[m] > p->guest[m])
+				p->guest[m] = cs.guest[m];
+			mset__add(out, &cpu_guest_seconds, (double)p->guest[m] / s->user_hz, label,
+				  cpu_mode__name(m ? CPU_NICE : CPU_USER));
+		}
 	}
 	if (!seen_cpu) {
 		procfs__warn_once(&s->warned, WARN_NO_CPU, "%s/stat has no 'cpu' line", s->procfs);

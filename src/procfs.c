@@ -368,6 +368,11 @@ int procstat__parse_cpu(const char *line, struct cpustat *c)
 	for (i = 0; i < CPU_NMODES && next_field(&p); i++)
 		if (!procfs__u64(&p, &c->ticks[i]))
 			c->present |= 1u << i;
+	if (c->present != (1u << CPU_NMODES) - 1)
+		return 0; /* the guest columns only count after all eight modes */
+	for (i = 0; i < 2 && next_field(&p); i++)
+		if (!procfs__u64(&p, &c->guest[i]))
+			c->guest_present |= 1u << i;
 	return 0;
 }
 

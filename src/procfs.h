@@ -112,7 +112,11 @@ struct diskstat {
 /* Parse one diskstats line; -EINVAL without major, minor and a name (the line is skipped). */
 int diskstats__parse_line(const char *line, struct diskstat *d);
 
-/* /proc/stat cpu lines: USER_HZ ticks per mode (guest time is already in user and nice). */
+/*
+ * /proc/stat cpu lines: USER_HZ ticks per mode. The guest and guest_nice columns that follow
+ * are already counted in user and nice (kernel/sched/cputime.c account_guest_time()), so
+ * they are kept apart, not as modes.
+ */
 enum cpu_mode {
 	CPU_USER,
 	CPU_NICE,
@@ -128,7 +132,9 @@ enum cpu_mode {
 struct cpustat {
 	int cpu; /* -1 for the all-CPU "cpu " line */
 	uint64_t ticks[CPU_NMODES];
-	uint32_t present; /* bit i: ticks[i] parsed */
+	uint32_t present;	/* bit i: ticks[i] parsed */
+	uint64_t guest[2];	/* guest, guest_nice */
+	uint32_t guest_present; /* bit i: guest[i] parsed */
 };
 
 /* Highest CPU count accepted in a "cpuN" line (x86 MAXSMP's NR_CPUS); beyond it the line

@@ -482,9 +482,20 @@ TEST(proc_stat_lines)
 	CHECK_INT(procstat__parse_cpu("cpu1 8853 0 4193 150184 471 0 591 9 0 0", &c), 0);
 	CHECK_INT(c.cpu, 1);
 	CHECK_INT(c.ticks[CPU_IDLE], 150184);
-	/* A 2.6.10-era line without steal, and a cut one. */
+	CHECK_INT(c.guest_present, 0x3);
+	/* guest and guest_nice, kept apart from the modes they are already part of. */
+	CHECK_INT(procstat__parse_cpu("cpu2 10 20 30 40 50 60 70 80 9 5", &c), 0);
+	CHECK_INT(c.present, 0xff);
+	CHECK_INT(c.guest_present, 0x3);
+	CHECK_INT(c.guest[0], 9);
+	CHECK_INT(c.guest[1], 5);
+	CHECK_INT(c.ticks[CPU_STEAL], 80);
+	/* A 2.6.10-era line without steal (and so without guest), and a cut one. */
 	CHECK_INT(procstat__parse_cpu("cpu3 1 2 3 4 5 6 7", &c), 0);
 	CHECK_INT(c.present, 0x7f);
+	CHECK_INT(c.guest_present, 0);
+	CHECK_INT(procstat__parse_cpu("cpu3 1 2 3 4 5 6 7 8 9", &c), 0);
+	CHECK_INT(c.guest_present, 0x1);
 	CHECK_INT(procstat__parse_cpu("cpu3 1 2", &c), 0);
 	CHECK_INT(c.present, 0x3);
 	CHECK(procstat__parse_cpu("cpuX 1 2", &c) < 0);
@@ -511,6 +522,9 @@ TEST(cpu_collector_real_machine)
 	CHECK_INT(err, 0);
 	/* cpu1 8853 0 4193 150184 471 0 591 9: 2 CPUs x 8 modes. */
 	CHECK_INT(count(s, "kpulse_cpu_mode_seconds_total"), 16);
+	/* ... and guest, guest_nice (0 0 on this VM) as mode user and nice. */
+	CHECK_INT(count(s, "kpulse_cpu_guest_seconds_total"), 4);
+	CHECK_NEAR(get(s, "kpulse_cpu_guest_seconds_total", "cpu=\"1\",mode=\"nice\""), 0, 1e-9);
 	CHECK_NEAR(get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"user\""), 8853 / hz,
 		   1e-9);
 	CHECK_NEAR(get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""), 150184 / hz,
