@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""tcprtt collector (iter/tcp once per tick) against connections whose round-trip time is
+"""tcprtt collector (iter/tcp once per --collector.tcprtt.interval) against connections whose round-trip time is
 known, with kpulse in a network namespace of its own so that it sees only the test's
 connections: loopback ones, and ones over a link that delays every packet by a fixed amount
 (a TUN relay: netem is not built into these kernels). `ss -ti`, which reads the same
@@ -105,7 +105,9 @@ def known_round_trip_times_land_in_their_buckets():
     far_srv.listen(N_FAR)
     pa, pb = lo_srv.getsockname()[1], far_srv.getsockname()[1]
 
-    k = Kpulse(*only_collectors("tcprtt"), f"--port.watch={pa},{pb}", interval="200ms")
+    # A walk at every tick, so that each tick shows the sockets of that tick.
+    k = Kpulse(*only_collectors("tcprtt"), f"--port.watch={pa},{pb}",
+               "--collector.tcprtt.interval=200ms", interval="200ms")
     scr = Scraper(k)
 
     lo_clients = [socket.create_connection(("127.0.0.1", pa)) for _ in range(N_LO)]
@@ -164,6 +166,92 @@ def known_round_trip_times_land_in_their_buckets():
         clients.wait(10)
         lo_srv.close()
         far_srv.close()
+
+
+@test
+def the_iterator_walks_once_per_interval_and_serves_its_snapshot_between():
+    """kpulse alone in a namespace of its own, 200 ms ticks, --collector.tcprtt.interval=700ms
+    (rounded up to 800 ms: a walk every 4th tick), --bpf.stats. The witness of a walk is the
+    kernel's own run count of the iterator program (bpf_prog_info.run_cnt, exported as
+    kpulse_bpf_program_runs_total{program="tcprtt"}; it runs once per socket plus once at the
+    end of each walk, so every walk raises it). Over 17 consecutive ticks:
+    - the first tick kpulse serves already has the histogram (the first tick walks);
+    - the run count rises on exactly one tick in four, 4 ticks apart, and on no other;
+    - 3 loopback connections (6 sockets) opened just after a walk are not in
+      kpulse_tcp_rtt_seconds_count on the 3 ticks that follow (the walk's snapshot is served
+      again, unchanged), and are in it from the next walk on."""
+    need_root()
+    enter_netns(new_netns("rtw"))
+    every = 4
+    k = Kpulse(*only_collectors("tcprtt"), "--bpf.stats", "--collector.tcprtt.interval=700ms",
+               interval="200ms")
+    scr = Scraper(k)
+    first = Metrics(scr.text())
+    assert (first.get("kpulse_bpf_program_runs_total", program="tcprtt") or 0) > 0 and \
+        first.get(ALL + "_count") is not None, \
+        "the first snapshot kpulse served has no walk of the iterator in it"
+    assert "walking every 800ms instead" in k.output(), \
+        f"700ms was not rounded up to 800ms, or not logged: {k.output()!r}"
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(3)
+    conns = []
+    ticks = []  # (tick timestamp, run count, _count)
+    try:
+        opened_at = None
+        while len(ticks) < 17:
+            m = scr.next_tick()
+            ticks.append((m.get("kpulse_sampler_last_tick_timestamp_seconds"),
+                          m.get("kpulse_bpf_program_runs_total", program="tcprtt"),
+                          m.get(ALL + "_count")))
+            if opened_at is None and len(ticks) >= 6 and ticks[-1][1] != ticks[-2][1]:
+                # Just after a walk: the next 3 ticks must serve it again.
+                for _ in range(3):
+                    c = socket.create_connection(("127.0.0.1", srv.getsockname()[1]))
+                    conns += [c, srv.accept()[0]]
+                opened_at = len(ticks) - 1
+        for (a, _, _), (b, _, _) in zip(ticks, ticks[1:]):
+            assert 0.1 < b - a < 0.3, f"ticks {a:.3f} and {b:.3f} are not consecutive 200 ms " \
+                                      "ticks: the machine was too busy to scrape each tick"
+        walks = [i for i in range(1, len(ticks)) if ticks[i][1] != ticks[i - 1][1]]
+        print(f"  run count by tick: {[int(r) for _, r, _ in ticks]}")
+        print(f"  {ALL}_count by tick: {[int(c) for _, _, c in ticks]}; walks at {walks}")
+        assert len(walks) >= 3 and all(b - a == every for a, b in zip(walks, walks[1:])), \
+            f"the iterator's run count rose at ticks {walks}: want every {every}th tick " \
+            "(700ms rounded up to 4 x 200 ms)"
+        assert opened_at is not None, "no walk seen after the 6th tick"
+        before = ticks[opened_at][2]
+        for i in range(opened_at + 1, opened_at + every):
+            assert ticks[i][2] == before, \
+                f"tick {i}, between walks: {ALL}_count {ticks[i][2]}, want the last " \
+                f"walk's {before} served again (the 6 new sockets only at the next walk)"
+        after = ticks[opened_at + every][2]
+        assert after == before + 6, \
+            f"at the walk after opening 3 loopback connections {ALL}_count {after}, want " \
+            f"{before} + 6"
+    finally:
+        for c in conns:
+            c.close()
+        srv.close()
+        k.stop()
+
+
+@test
+def a_bad_interval_is_refused_with_the_reason():
+    """--collector.tcprtt.interval=0 (it would never walk) and =2h (over the 1h bound): the
+    log names the flag and the bound, and the collector reports kpulse_collector_up 0."""
+    need_root()
+    for bad in ("0s", "2h"):
+        k = Kpulse(*only_collectors("tcprtt"), f"--collector.tcprtt.interval={bad}")
+        try:
+            m = k.next_tick()
+            up = m.get("kpulse_collector_up", collector="tcprtt")
+            log = k.output()
+            assert up == 0, f"--collector.tcprtt.interval={bad}: kpulse_collector_up {up}, want 0"
+            assert "--collector.tcprtt.interval" in log and "at most 1h" in log, \
+                f"--collector.tcprtt.interval={bad}: the log does not say why: {log!r}"
+        finally:
+            k.stop()
 
 
 if __name__ == "__main__":
