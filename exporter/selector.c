@@ -114,6 +114,41 @@ static int fail(char *err, size_t errlen, const char *what, size_t at)
 	return -EINVAL;
 }
 
+/*
+ * glibc's regcomp() copies the subexpression under every '+' and every interval '{n,m}'
+ * (up to m times), so nested ones grow exponentially: fuzzing found a 73-byte
+ * match[]={name=~"a.*|<++++...+"} that made it allocate over 3 GB. Accept at most
+ * SELECTOR_MAX_PLUS '+' and no interval, outside bracket expressions; a history selector
+ * needs neither (RE2, Prometheus' engine, rejects stacked repetitions too).
+ */
+#define SELECTOR_MAX_PLUS 8
+
+static const char *regex_too_costly(const char *re)
+{
+	unsigned int plus = 0;
+	const char *p;
+
+	for (p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			/* A bracket expression: ']' first in it is a member, not its end. */
+			p += p[1] == '^' ? 2 : 1;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				break;
+		} else if (*p == '{') {
+			return "interval expressions {n,m} are not accepted";
+		} else if (*p == '+' && ++plus > SELECTOR_MAX_PLUS) {
+			return "more than 8 '+' are not accepted";
+		}
+	}
+	return NULL;
+}
+
 static int add_matcher(struct selector *s, const char *label, size_t llen, enum matcher_op op,
 		       struct buf *value, char *err, size_t errlen)
 {
@@ -136,6 +171,14 @@ static int add_matcher(struct selector *s, const char *label, size_t llen, enum 
 		return -ENOMEM;
 	}
 	if (op == MATCH_REGEX || op == MATCH_NOT_REGEX) {
+		const char *why = regex_too_costly(m->value);
+
+		if (why) {
+			snprintf(err, errlen, "label %s: %s in a regex here", m->label, why);
+			free(m->label);
+			free(m->value);
+			return -EINVAL;
+		}
 		/* PromQL anchors a regex at both ends. */
 		buf__printf(&re, "^(%s)$", m->value);
 		if (re.err) {

@@ -6,6 +6,7 @@
  * the output is valid UTF-8 without control characters but newlines, every series
  * appears once, and unescaping a label value gives back what the escaper promises.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,9 +195,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				bounds[k] = take_double(&in);
 			for (k = 0; k <= nb; k++)
 				counts[k] = take_byte(&in);
-			/* Bounds must increase (the API's contract); keep such inputs only. */
-			for (k = 1; k < nb; k++)
-				if (!(bounds[k] > bounds[k - 1]))
+			/*
+			 * Bounds are finite and increase (the API's contract: the +Inf bucket is
+			 * implicit); keep such inputs only.
+			 */
+			for (k = 0; k < nb; k++)
+				if (!isfinite(bounds[k]) || (k && !(bounds[k] > bounds[k - 1])))
 					nb = 0;
 			if (nl)
 				mset__histogram(s, d, bounds, counts, nb, take_double(&in), v[0]);

@@ -108,6 +108,10 @@ static const struct {
 	{"x{a=\"\\q\"}", -EINVAL, NULL},
 	{"x{a=\"\\ud800\"}", -EINVAL, NULL},
 	{"x{a=~\"(\"}", -EINVAL, NULL},
+	/* Found by fuzz_history_query: glibc's regcomp copies under each '+', exponentially. */
+	{"{name=~\"a.*|<+++++++++++++++++++++++++++++++++++++++++++++++++/sc2\"}", -EINVAL, NULL},
+	{"x{a=~\"((a{999}){999}){999}\"}", -EINVAL, NULL},
+	{"x{a=~\"[{+]+x+\"}", 0, "__name__=x;a=~[{+]+x+;"},
 	{"x{a=\"1\",a=\"2\",a=\"3\",a=\"4\",a=\"5\",a=\"6\",a=\"7\",a=\"8\",a=\"9\",a=\"10\","
 	 "a=\"11\",a=\"12\",a=\"13\",a=\"14\",a=\"15\",a=\"16\"}",
 	 -EINVAL, NULL},
