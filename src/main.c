@@ -14,7 +14,7 @@
 #include "loader.h"
 #include "log.h"
 #include "privdrop.h"
-#include "rate.h"
+#include "clock.h"
 #include "sampler.h"
 #include "self.h"
 #include "webconfig.h"
@@ -313,8 +313,7 @@ static bool wait_until(uint64_t deadline, const sigset_t *stop)
 	int sig;
 
 	while ((now = mono_now_ns()) < deadline) {
-		wait.tv_sec = (deadline - now) / 1000000000ull;
-		wait.tv_nsec = (deadline - now) % 1000000000ull;
+		wait = clock__timespec(deadline - now);
 		sig = sigtimedwait(stop, NULL, &wait);
 		if (sig > 0) {
 			log_info("received %s, shutting down", strsignal(sig));

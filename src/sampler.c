@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "expfmt.h"
 #include "gzip.h"
 #include "log.h"
