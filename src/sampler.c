@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One tick: sample the collectors, add self metrics, render each format once, publish. */
+/* One tick: sample the collectors, add the sampler's own families, render each format once,
+ * publish. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,6 @@
 #include "log.h"
 #include "rate.h"
 #include "sampler.h"
-#include "self.h"
 
 static const struct metric_desc build_info = {
 	"kpulse_build_info",
@@ -160,7 +160,6 @@ int sampler__tick(struct sampler *s)
 			sample_collector(s, *c, s->seq, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
 	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
-	self__sample(s->set);
 	if (s->history)
 		record_history(s, &wall);
 	s->prev_ns = now;
