@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kpulse: parse flags, start the collectors and the HTTP endpoint, tick until signalled. */
+/*
+ * kpulse: parse the flags, open the listening socket, start (configure, load, attach) the
+ * collectors, drop privileges, serve, tick until signalled, clean up.
+ */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -14,9 +17,8 @@
 #include "loader.h"
 #include "log.h"
 #include "privdrop.h"
-#include "rate.h"
+#include "clock.h"
 #include "sampler.h"
-#include "self.h"
 #include "webconfig.h"
 
 static struct kpulse_config cfg = {
@@ -229,43 +231,114 @@ static void print_metrics_doc(void)
 			print_doc_row(*m, types[METRIC_GAUGE], name, help);
 		}
 	}
-	printf("\n## self\n\nAbout kpulse itself; always on.\n\n"
+	printf("\n## sampler\n\nAbout every tick and each collector's part in it; always on.\n\n"
 	       "| family | type | labels | help |\n|---|---|---|---|\n");
 	for (m = sampler_metrics; *m; m++)
 		print_doc_row(*m, types[(*m)->type], (*m)->name, (*m)->help);
-	for (m = self_metrics; *m; m++)
-		print_doc_row(*m, types[(*m)->type], (*m)->name, (*m)->help);
 }
 
-/* Start every enabled collector; with --collector.strict the first failure is fatal. */
-static int start_collectors(void)
+/*
+ * Parse the flags and check what they mean together: -1 to go on, else the exit status
+ * (0 after --help, --version or --print-metrics-doc).
+ */
+static int parse(int argc, char **argv)
+{
+	char why[512];
+
+	if (flags__parse(argc, argv, lookup_flag, NULL, why, sizeof(why))) {
+		fprintf(stderr, "kpulse: %s\n", why);
+		return 2;
+	}
+	if (show_help) {
+		usage(stdout);
+		return 0;
+	}
+	if (show_version) {
+		printf("kpulse %s (revision %s)\n", KPULSE_VERSION, KPULSE_REVISION);
+		return 0;
+	}
+	if (print_doc) {
+		print_metrics_doc();
+		return 0;
+	}
+	return validate() ? 2 : -1;
+}
+
+/*
+ * Read the TLS files and users, and bind: after the privilege drop the files may be out of
+ * reach, and a port in use fails before anything is loaded into the kernel.
+ */
+static int open_web(struct webconfig *web, int *fd)
+{
+	char why[512];
+	int err;
+
+	if (cfg.web_config[0]) {
+		err = webconfig__load(cfg.web_config, web, why, sizeof(why));
+		if (err) {
+			log_error("failed to load --web.config.file: %s", why);
+			return err;
+		}
+		/* exporter-toolkit starts so too; a file meant to protect should not, silently. */
+		if (!web->tls && !web->nusers)
+			log_warn("--web.config.file=%s sets neither TLS nor basic auth (empty, "
+				 "comments only, or empty sections): serving plain HTTP to anyone",
+				 cfg.web_config);
+	}
+	err = httpd__listen(cfg.listen_address, fd);
+	if (err)
+		log_error("failed to listen on %s: %s", cfg.listen_address,
+			  err == -EINVAL ? "not host:port, :port or [v6]:port" : strerror(-err));
+	return err;
+}
+
+/*
+ * What every BPF collector needs before it opens its skeleton: privileges, kernel BTF,
+ * libbpf's log, bpffs and the pin directory's lock.
+ */
+static int prepare_bpf(void)
+{
+	char why[512];
+	int err;
+
+	if (loader__check_privileges(why, sizeof(why))) {
+		log_error("%s", why);
+		return -EPERM;
+	}
+	if (loader__check_btf()) {
+		log_error("kernel BTF is missing (/sys/kernel/btf/vmlinux): kpulse needs a "
+			  "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOENT;
+	}
+	loader__init_libbpf();
+	if (cfg.pin_path[0] && !strncmp(cfg.pin_path, "/sys/fs/bpf/", 12) && loader__mount_bpffs())
+		return -EIO;
+	if (cfg.pin_path[0] && (err = loader__lock_pin_path(cfg.pin_path, why, sizeof(why)))) {
+		log_error("%s", why);
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Start (open, configure, load, attach) every enabled collector, in registry order; with
+ * --collector.strict the first failure is fatal, else the collector is reported down.
+ * --bpf.stats is turned on first, its descriptor in *@stats_fd, held until exit.
+ */
+static int start_collectors(int *stats_fd)
 {
 	struct collector *const *c;
 	bool bpf = false;
-	char why[512];
 	int err;
 
 	for (c = kpulse_collectors; *c; c++)
 		bpf |= (*c)->enabled && (*c)->needs_bpf;
-	if (bpf) {
-		if (loader__check_privileges(why, sizeof(why))) {
-			log_error("%s", why);
-			return -EPERM;
-		}
-		if (loader__check_btf()) {
-			log_error("kernel BTF is missing (/sys/kernel/btf/vmlinux): kpulse needs a "
-				  "kernel built with CONFIG_DEBUG_INFO_BTF=y");
-			return -ENOENT;
-		}
-		loader__init_libbpf();
-		if (cfg.pin_path[0] && !strncmp(cfg.pin_path, "/sys/fs/bpf/", 12) &&
-		    loader__mount_bpffs())
-			return -EIO;
-		if (cfg.pin_path[0] &&
-		    (err = loader__lock_pin_path(cfg.pin_path, why, sizeof(why)))) {
-			log_error("%s", why);
-			return err;
-		}
+	if (bpf && (err = prepare_bpf()))
+		return err;
+	if (cfg.bpf_stats && (*stats_fd = loader__enable_stats()) < 0) {
+		log_error("failed to enable BPF run statistics (--bpf.stats): %s",
+			  strerror(-*stats_fd));
+		return *stats_fd;
 	}
 	for (c = kpulse_collectors; *c; c++) {
 		if (!(*c)->enabled)
@@ -291,6 +364,11 @@ static int start_collectors(void)
 		(*c)->started = true;
 		(*c)->up = true;
 	}
+	/*
+	 * Loading parsed the kernel's BTF (megabytes, once per skeleton) and freed it; give
+	 * that heap back to the system instead of keeping it resident for the daemon's life.
+	 */
+	malloc_trim(0);
 	return 0;
 }
 
@@ -313,8 +391,7 @@ static bool wait_until(uint64_t deadline, const sigset_t *stop)
 	int sig;
 
 	while ((now = mono_now_ns()) < deadline) {
-		wait.tv_sec = (deadline - now) / 1000000000ull;
-		wait.tv_nsec = (deadline - now) % 1000000000ull;
+		wait = clock__timespec(deadline - now);
 		sig = sigtimedwait(stop, NULL, &wait);
 		if (sig > 0) {
 			log_info("received %s, shutting down", strsignal(sig));
@@ -359,37 +436,69 @@ static void http_log(enum httpd_log_level level, const char *msg)
 	log__msg(levels[level], "%s", msg);
 }
 
+/*
+ * Everything is loaded, attached and pinned: from here on the descriptors we hold are all
+ * kpulse needs. Before the HTTP threads start, since part of it is per thread.
+ */
+static int drop_privileges(void)
+{
+	char why[512];
+	int err;
+
+	err = privdrop__to(cfg.run_as, why, sizeof(why));
+	if (err) {
+		log_error("failed to drop privileges to --run-as=%s: %s; refusing to serve "
+			  "(--run-as=root keeps root on purpose)",
+			  cfg.run_as, why);
+		return err;
+	}
+	if (!strcmp(cfg.run_as, "root"))
+		log_warn("--run-as=root: kpulse keeps running as root with every capability");
+	return 0;
+}
+
+/* Serve @store (and @history, when it keeps any) on the bound socket @fd. */
+static struct httpd *serve(struct snapstore *store, struct history *history, struct webconfig *web,
+			   int fd)
+{
+	struct httpd_opts opts = {
+		.listen_fd = fd,
+		.metrics_path = cfg.telemetry_path,
+		.stale_ns = 3 * cfg.interval_ns + 1000000000ull,
+		.conn_limit = cfg.max_connections,
+		.max_requests = cfg.max_requests,
+		.timeout_s = 10,
+		.web = cfg.web_config[0] ? web : NULL,
+		.log = http_log,
+		.history = history__serves(history) ? history : NULL,
+	};
+	struct httpd *httpd = httpd__start(&opts, store);
+
+	if (!httpd) {
+		log_error("failed to start the HTTP server on %s", cfg.listen_address);
+		return NULL;
+	}
+	log_info("kpulse %s listening on %s://%s%s, sampling every %.3gs", KPULSE_VERSION,
+		 web->tls ? "https" : "http", cfg.listen_address, cfg.telemetry_path,
+		 cfg.interval_ns / 1e9);
+	return httpd;
+}
+
 int main(int argc, char **argv)
 {
 	struct snapstore store;
-	struct sampler sampler;
-	struct httpd_opts hopts;
+	struct sampler sampler = {};
 	struct httpd *httpd = NULL;
 	struct history *history = NULL;
 	struct history_opts hist_opts;
 	struct webconfig web = {};
-	char why[512];
 	sigset_t stop;
-	int err, fd = -1, ret = 1;
+	int fd = -1, stats_fd = -1, ret;
 
-	if (flags__parse(argc, argv, lookup_flag, NULL, why, sizeof(why))) {
-		fprintf(stderr, "kpulse: %s\n", why);
-		return 2;
-	}
-	if (show_help) {
-		usage(stdout);
-		return 0;
-	}
-	if (show_version) {
-		printf("kpulse %s (revision %s)\n", KPULSE_VERSION, KPULSE_REVISION);
-		return 0;
-	}
-	if (print_doc) {
-		print_metrics_doc();
-		return 0;
-	}
-	if (validate())
-		return 2;
+	ret = parse(argc, argv);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
 
 	/* Signals are taken synchronously by the sampler loop; threads inherit the mask. */
 	sigemptyset(&stop);
@@ -398,27 +507,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Read the TLS files and users now: after the drop they may be out of reach. */
-	if (cfg.web_config[0]) {
-		err = webconfig__load(cfg.web_config, &web, why, sizeof(why));
-		if (err) {
-			log_error("failed to load --web.config.file: %s", why);
-			return 1;
-		}
-		/* exporter-toolkit starts so too; a file meant to protect should not, silently. */
-		if (!web.tls && !web.nusers)
-			log_warn("--web.config.file=%s sets neither TLS nor basic auth (empty, "
-				 "comments only, or empty sections): serving plain HTTP to anyone",
-				 cfg.web_config);
-	}
-
-	/* Bind first: a port in use fails before anything is loaded into the kernel. */
-	err = httpd__listen(cfg.listen_address, &fd);
-	if (err) {
-		log_error("failed to listen on %s: %s", cfg.listen_address,
-			  err == -EINVAL ? "not host:port, :port or [v6]:port" : strerror(-err));
-		return 1;
-	}
+	if (open_web(&web, &fd))
+		goto out_web;
 	snapstore__init(&store);
 	hist_opts = (struct history_opts){
 		.duration_ns = cfg.history_ns,
@@ -429,68 +519,35 @@ int main(int argc, char **argv)
 	history = history__new(&hist_opts);
 	if (!history && errno) {
 		log_error("failed to set up the history: %s", strerror(errno));
-		goto out_close;
+		goto out_store;
 	}
 	if (sampler__init(&sampler, &cfg, &store, history))
-		goto out_close;
-	if (start_collectors())
-		goto out_stop_collectors;
-	if (self__init(cfg.procfs, cfg.bpf_stats))
-		goto out_stop_collectors;
-	/*
-	 * Loading parsed the kernel's BTF (megabytes, once per skeleton) and freed it; give
-	 * that heap back to the system instead of keeping it resident for the daemon's life.
-	 */
-	malloc_trim(0);
-	/*
-	 * Everything is loaded, attached and pinned: from here on the descriptors we hold
-	 * are all kpulse needs. Before the HTTP threads start, since part of it is per thread.
-	 */
-	err = privdrop__to(cfg.run_as, why, sizeof(why));
-	if (err) {
-		log_error("failed to drop privileges to --run-as=%s: %s; refusing to serve "
-			  "(--run-as=root keeps root on purpose)",
-			  cfg.run_as, why);
-		goto out_stop_collectors;
-	}
-	if (!strcmp(cfg.run_as, "root"))
-		log_warn("--run-as=root: kpulse keeps running as root with every capability");
+		goto out_store;
+
+	if (start_collectors(&stats_fd) || drop_privileges())
+		goto out_collectors;
 	/* The first tick before serving, so /metrics never answers empty. */
 	sampler__tick(&sampler);
-
-	hopts = (struct httpd_opts){
-		.listen_fd = fd,
-		.metrics_path = cfg.telemetry_path,
-		.stale_ns = 3 * cfg.interval_ns + 1000000000ull,
-		.conn_limit = cfg.max_connections,
-		.max_requests = cfg.max_requests,
-		.timeout_s = 10,
-		.web = cfg.web_config[0] ? &web : NULL,
-		.log = http_log,
-		.history = history__serves(history) ? history : NULL,
-	};
-	httpd = httpd__start(&hopts, &store);
-	if (!httpd) {
-		log_error("failed to start the HTTP server on %s", cfg.listen_address);
-		goto out_stop_collectors;
-	}
+	httpd = serve(&store, history, &web, fd);
+	if (!httpd)
+		goto out_collectors;
 	fd = -1; /* the HTTP server owns it now */
-	log_info("kpulse %s listening on %s://%s%s, sampling every %.3gs", KPULSE_VERSION,
-		 web.tls ? "https" : "http", cfg.listen_address, cfg.telemetry_path,
-		 cfg.interval_ns / 1e9);
+
 	ret = run_loop(&sampler, &stop);
 
 	httpd__stop(httpd);
-out_stop_collectors:
+out_collectors:
 	stop_collectors();
-	self__destroy();
+	if (stats_fd >= 0)
+		close(stats_fd);
+out_store:
 	sampler__destroy(&sampler);
-out_close:
-	if (fd >= 0)
-		close(fd);
 	snapstore__destroy(&store);
 	history__free(history);
-	kpulse__free_list(cfg.watch, cfg.nwatch);
+out_web:
+	if (fd >= 0)
+		close(fd);
 	webconfig__free(&web);
+	kpulse__free_list(cfg.watch, cfg.nwatch);
 	return ret;
 }

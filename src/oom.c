@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "clock.h"
 #include "collector.h"
 #include "filter.h"
 #include "loader.h"
@@ -267,14 +268,6 @@ static int read_victim(struct oom *o, struct kpulse_oom_victim *v)
 	return -EAGAIN;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int oom_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	struct oom *o = c->priv;
@@ -304,7 +297,7 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 	path_string(&v.path, path, sizeof(path));
 	mset__add(out, &last_info, 1, pid, comm, path);
 	mset__add(out, &last_time,
-		  (double)(clock_ns(CLOCK_REALTIME) - (clock_ns(CLOCK_BOOTTIME) - v.boot_ns)) /
+		  (double)(clock__ns(CLOCK_REALTIME) - (clock__ns(CLOCK_BOOTTIME) - v.boot_ns)) /
 			  1e9);
 	return 0;
 }

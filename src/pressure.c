@@ -84,7 +84,7 @@ static const char *const res_names[RES_N] = {"cpu", "memory", "io", "irq"};
 /* The previous reading of one pressure file. */
 struct psi_prev {
 	struct psi psi;
-	uint64_t read_ns; /* CLOCK_MONOTONIC just before the read */
+	uint64_t read_ns; /* the tick's now_ns when it was read */
 	bool valid;
 };
 
@@ -117,6 +117,7 @@ struct pressure {
 	size_t ncg, capcg;
 	size_t walked; /* cgroups read in this tick */
 	struct mset *out;
+	uint64_t now_ns; /* this tick's */
 	uint32_t warned;
 };
 
@@ -152,7 +153,7 @@ static int read_psi(struct pressure *p, const char *root, const char *rel, struc
 		    const struct metric_desc *total, const struct metric_desc *ratio,
 		    const char *cgroup, const char *res)
 {
-	uint64_t now = mono_now_ns();
+	uint64_t now = p->now_ns;
 	struct psi cur;
 	int err, k;
 
@@ -336,6 +337,7 @@ static int pressure_sample(struct collector *c, const struct tick *t, struct mse
 	struct pressure *p = c->priv;
 
 	p->out = out;
+	p->now_ns = t->now_ns;
 	if (!sample_host(p)) {
 		/* Up but empty: nothing to read is an answer, not a failure. */
 		procfs__warn_once(&p->warned, WARN_NO_PSI,

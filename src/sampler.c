@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One tick: sample the collectors, add self metrics, publish the set for scrapes to render. */
+/* One tick: sample the collectors, add the sampler's own families, publish the set for
+ * scrapes to render. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "log.h"
 #include "rate.h"
 #include "sampler.h"
-#include "self.h"
 
 static const struct metric_desc build_info = {
 	"kpulse_build_info",
@@ -141,7 +142,6 @@ int sampler__tick(struct sampler *s)
 			sample_collector(s, *c, s->seq, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
 	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
-	self__sample(s->set);
 	if (s->history)
 		record_history(s, &wall);
 	s->prev_ns = now;
