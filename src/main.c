@@ -344,21 +344,27 @@ static int start_collectors(int *stats_fd)
 		if (!(*c)->enabled)
 			continue;
 		loader__clear_reason();
+		log__take_reason();
+		log__set_collector((*c)->name);
 		err = (*c)->init(*c, &cfg);
+		if (err && (*c)->destroy)
+			(*c)->destroy(*c);
+		log__set_collector(NULL);
 		if (err) {
-			/* One line with libbpf's own reason, which says more than the errno. */
-			const char *why = loader__reason();
+			/* One line: the collector's reason (else the errno) and libbpf's (log.h).
+			 */
+			const char *why = log__take_reason(), *lib = loader__reason();
 
-			if ((*c)->destroy)
-				(*c)->destroy(*c);
+			if (!*why)
+				why = strerror(-err);
 			if (cfg.strict) {
 				log_error(
 					"collector %s failed to start (--collector.strict): %s%s%s",
-					(*c)->name, strerror(-err), *why ? ": libbpf: " : "", why);
+					(*c)->name, why, *lib ? ": libbpf: " : "", lib);
 				return err;
 			}
-			log_warn("collector %s is down: %s%s%s", (*c)->name, strerror(-err),
-				 *why ? ": libbpf: " : "", why);
+			log_warn("collector %s is down: %s%s%s", (*c)->name, why,
+				 *lib ? ": libbpf: " : "", lib);
 			continue;
 		}
 		(*c)->started = true;
@@ -377,10 +383,12 @@ static void stop_collectors(void)
 	struct collector *const *c;
 
 	for (c = kpulse_collectors; *c; c++) {
+		log__set_collector((*c)->name);
 		if ((*c)->started && (*c)->destroy)
 			(*c)->destroy(*c);
 		(*c)->started = false;
 	}
+	log__set_collector(NULL);
 }
 
 /* Wait until @deadline (CLOCK_MONOTONIC ns); true if SIGINT or SIGTERM came first. */

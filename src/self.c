@@ -319,7 +319,7 @@ static int self_init(struct collector *c, const struct kpulse_config *cfg)
 	/* Kept open: after the privilege drop /proc/self/fd is only ours through this. */
 	self.fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	scan_fds();
-	log_debug("self: %zu BPF programs loaded", self.nprogs);
+	log_debug("%zu BPF programs loaded", self.nprogs);
 	return 0;
 }
 
