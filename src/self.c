@@ -408,6 +408,7 @@ struct collector self_collector = {
 	.name = "self",
 	.help = "kpulse's own process (process_* families) and the BPF programs it loaded",
 	.enabled = true,
+	.always_on = true,
 	.metrics = self_metrics,
 	.init = self_init,
 	.sample = self_sample,
