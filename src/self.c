@@ -319,7 +319,7 @@ static int self_init(struct collector *c, const struct kpulse_config *cfg)
 	/* Kept open: after the privilege drop /proc/self/fd is only ours through this. */
 	self.fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	scan_fds();
-	log_debug("self: %zu BPF programs loaded", self.nprogs);
+	log_debug("%zu BPF programs loaded", self.nprogs);
 	return 0;
 }
 
@@ -408,6 +408,7 @@ struct collector self_collector = {
 	.name = "self",
 	.help = "kpulse's own process (process_* families) and the BPF programs it loaded",
 	.enabled = true,
+	.always_on = true,
 	.metrics = self_metrics,
 	.init = self_init,
 	.sample = self_sample,
