@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include "api.h"
 #include "auth.h"
+#include "clock.h"
 #include "expfmt.h"
 #include "gzip.h"
 #include "httpd.h"
@@ -114,14 +115,6 @@ struct httpd {
 	char landing[2048];
 	struct buf page; /* the live page's HTML when the history is on, else empty */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 __attribute__((format(printf, 3, 4))) static void say(struct httpd *h, enum httpd_log_level level,
 						      const char *fmt, ...)
@@ -422,7 +415,7 @@ static mhd_result serve_health(struct httpd *h, struct MHD_Connection *conn)
 {
 	uint64_t published;
 	struct snapshot *s = snapstore__current(h->store, &published);
-	bool ok = s && mono_ns() - published < h->opts.stale_ns;
+	bool ok = s && mono_now_ns() - published < h->opts.stale_ns;
 
 	snapshot__put(s);
 	if (ok)
@@ -644,17 +637,12 @@ static void *watch(void *arg)
 	struct conn *c, *next;
 	char byte;
 
-	next_report = mono_ns() + REPORT_S * 1000000000ull;
+	next_report = mono_now_ns() + REPORT_S * 1000000000ull;
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += WATCH_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock__timespec(mono_now_ns() + WATCH_MS * 1000000ull);
 		pthread_cond_timedwait(&h->wake, &h->lock, &until);
-		now = mono_ns();
+		now = mono_now_ns();
 		while ((c = h->waiting.head) && now - c->since_ns >= request_ns) {
 			conn_kill(h, c);
 			h->late++;
@@ -767,7 +755,7 @@ static void conn_started(struct httpd *h, struct MHD_Connection *conn, void **so
 	c->peer->conns++;
 	if (++h->conns > h->peak)
 		h->peak = h->conns;
-	conn_wait(h, c, mono_ns());
+	conn_wait(h, c, mono_now_ns());
 	enforce_cap(h);
 	pthread_mutex_unlock(&h->lock);
 	*socket_context = c;
@@ -812,7 +800,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	c->auth = AUTH_UNCHECKED;
 	c->auth_ok = false;
 	if (c->list == LIST_ACTIVE)
-		conn_wait(h, c, mono_ns());
+		conn_wait(h, c, mono_now_ns());
 	pthread_mutex_unlock(&h->lock);
 	*con_cls = NULL;
 }
@@ -933,7 +921,7 @@ static bool admit(struct httpd *h, struct conn *c)
 	pthread_mutex_lock(&h->lock);
 	c->admitted = true;
 	if (c->list != LIST_NONE)
-		conn_answer(h, c, mono_ns());
+		conn_answer(h, c, mono_now_ns());
 	c->counted = h->in_flight < h->opts.max_requests;
 	if (c->counted)
 		h->in_flight++;

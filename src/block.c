@@ -166,7 +166,7 @@ static int block_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = b;
 	b->sysfs = cfg->sysfs;
 	if (disk__filter_init(&b->filter, why, sizeof(why))) {
-		log_error("--collector.disk.device-include/-exclude: %s", why);
+		log__reason("--collector.disk.device-include/-exclude: %s", why);
 		return -EINVAL;
 	}
 	b->ncpus = libbpf_num_possible_cpus();
@@ -185,17 +185,13 @@ static int block_init(struct collector *c, const struct kpulse_config *cfg)
 		loader__probe_tp_btf("block_rq_issue") && loader__probe_tp_btf("block_rq_complete");
 	err = load_attach(b, cfg, use_btf);
 	if (err && use_btf) {
-		log_warn("block: tp_btf programs failed (%s), falling back to raw_tp",
-			 strerror(-err));
+		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
 		block_bpf__destroy(b->skel);
 		err = load_attach(b, cfg, false);
 	}
-	if (err) {
-		log_error("failed to load and attach the block programs: %s%s%s", strerror(-err),
-			  *loader__reason() ? ": " : "", loader__reason());
-		return err;
-	}
-	return 0;
+	if (err)
+		log__reason("failed to load and attach the programs: %s", strerror(-err));
+	return err;
 }
 
 /* The name of block device @dev (kernel dev_t encoding) from sysfs; -errno if it is gone. */

@@ -93,6 +93,13 @@ const char *loader__reason(void)
 	return strncmp(first_warn, "libbpf: ", 8) ? first_warn : first_warn + 8;
 }
 
+int loader__enable_stats(void)
+{
+	int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	return fd < 0 ? -errno : fd;
+}
+
 void loader__init_libbpf(void)
 {
 	libbpf_set_print(print_libbpf);

@@ -18,6 +18,11 @@ void loader__init_libbpf(void);
 void loader__clear_reason(void);
 /* libbpf's first warning since loader__clear_reason() ("" if none): the why of a failure. */
 const char *loader__reason(void);
+/*
+ * Turn on the kernel's BPF run-time statistics (run_time_ns and run_cnt of every program)
+ * for as long as the returned descriptor stays open; -errno if they cannot be.
+ */
+int loader__enable_stats(void);
 /* Mount bpffs at /sys/fs/bpf when it is not mounted there; -errno on failure. */
 int loader__mount_bpffs(void);
 /* Mount tracefs at /sys/kernel/tracing when needed by classic tracepoints. */

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One tick: sample the collectors, add self metrics, render each format once, publish. */
+/* One tick: sample the collectors, add the sampler's own families, render each format once,
+ * publish. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "expfmt.h"
 #include "gzip.h"
 #include "log.h"
 #include "rate.h"
 #include "sampler.h"
-#include "self.h"
 
 static const struct metric_desc build_info = {
 	"kpulse_build_info",
@@ -92,15 +93,21 @@ static void sample_collector(struct sampler *s, struct collector *c, uint64_t se
 {
 	uint64_t start = mono_now_ns();
 	struct tick t = {.now_ns = start, .seq = seq};
+	const char *why;
 	int err;
 
 	if (c->started) {
 		t.elapsed_ns = rate__elapsed(c->sampled_ns, start, s->cfg->interval_ns);
 		c->sampled_ns = start;
+		log__take_reason();
+		log__set_collector(c->name);
 		err = c->sample(c, &t, set);
-		/* Log a change of state once, not every second. */
+		log__set_collector(NULL);
+		why = log__take_reason();
+		/* Log a change of state once, not every second, with its reason (log.h). */
 		if (err && c->up)
-			log_warn("collector %s failed to sample: %s", c->name, strerror(-err));
+			log_warn("collector %s failed to sample: %s", c->name,
+				 *why ? why : strerror(-err));
 		else if (!err && !c->up && seq)
 			log_info("collector %s is sampling again", c->name);
 		c->up = !err;
@@ -159,7 +166,6 @@ int sampler__tick(struct sampler *s)
 			sample_collector(s, *c, s->seq, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
 	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
-	self__sample(s->set);
 	if (s->history)
 		record_history(s, &wall);
 	s->prev_ns = now;

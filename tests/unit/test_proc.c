@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "clock.h"
 #include "collector.h"
 #include "fsstat.h"
 #include "harness.h"
