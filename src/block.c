@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "block.h"
 #include "block.skel.h"
@@ -22,6 +23,7 @@
 
 static unsigned int inflight_max = 16384;
 static unsigned int hist_max = 1024;
+static bool own_clock;
 
 static const struct flag block_flags[] = {
 	{"collector.block.inflight-max", FLAG_UINT, &inflight_max,
@@ -30,6 +32,10 @@ static const struct flag block_flags[] = {
 	{"collector.block.hist-max", FLAG_UINT, &hist_max,
 	 "disk x operation histograms the kernel map holds; past that requests are counted in "
 	 "kpulse_block_io_lost_total"},
+	{"collector.block.own-clock", FLAG_BOOL, &own_clock,
+	 "time every request with kpulse's own clock and in-flight map, also where the kernel "
+	 "stamps the issue itself (a queue with writeback throttling, iolatency or iocost): "
+	 "one more clock read and a map update and delete per request"},
 	{NULL},
 };
 
@@ -84,6 +90,7 @@ struct block {
 	int ncpus;
 	struct kpulse_block_hist *vals; /* one per possible CPU */
 	struct kpulse_block_stats *stats;
+	int queue_flag_stats, rqf_stats; /* bpf/block.bpf.c's rodata; -1: not in this kernel */
 	double lat_bounds[KPULSE_BLOCK_LAT_BOUNDS];
 	double size_bounds[KPULSE_BLOCK_SIZE_BOUNDS];
 };
@@ -102,6 +109,8 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	bpf_program__set_autoload(skel->progs.block_rq_complete_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.block_rq_issue_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.block_rq_complete_raw, !use_btf);
+	skel->rodata->queue_flag_stats = b->queue_flag_stats;
+	skel->rodata->rqf_stats = b->rqf_stats;
 	err = bpf_map__set_max_entries(skel->maps.block_inflight, inflight_max ? inflight_max : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.block_hist, hist_max ? hist_max : 1);
@@ -115,6 +124,34 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 		return err;
 	/* Attach both tracepoints */
 	return block_bpf__attach(skel);
+}
+
+/*
+ * Where the running kernel stamps a request's issue time itself (QUEUE_FLAG_STATS on its
+ * queue, RQF_STATS on the request): the bits, from its BTF. Without them every request is
+ * timed from the in-flight map, which costs a clock read and a map update per request.
+ */
+static void kernel_stamps(struct block *b)
+{
+	long long q = -1, r = -1;
+	struct btf *btf;
+
+	b->queue_flag_stats = b->rqf_stats = -1;
+	if (own_clock)
+		return;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return;
+	if (!loader__btf_enum_value(btf, "QUEUE_FLAG_STATS", &q) &&
+	    !loader__btf_enum_value(btf, "__RQF_STATS", &r) && q >= 0 && q < 64 && r >= 0 &&
+	    r < 32) {
+		b->queue_flag_stats = (int)q;
+		b->rqf_stats = (int)r;
+	} else {
+		log_info("block: this kernel's BTF has no QUEUE_FLAG_STATS/__RQF_STATS; every "
+			 "request is timed from the in-flight map");
+	}
+	btf__free(btf);
 }
 
 static int block_init(struct collector *c, const struct kpulse_config *cfg)
@@ -143,6 +180,7 @@ static int block_init(struct collector *c, const struct kpulse_config *cfg)
 		b->lat_bounds[i] = ldexp(1e-6, i);
 	for (i = 0; i < KPULSE_BLOCK_SIZE_BOUNDS; i++)
 		b->size_bounds[i] = ldexp(1, KPULSE_BLOCK_SIZE_MIN_SHIFT + i);
+	kernel_stamps(b);
 	use_btf =
 		loader__probe_tp_btf("block_rq_issue") && loader__probe_tp_btf("block_rq_complete");
 	err = load_attach(b, cfg, use_btf);

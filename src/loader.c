@@ -151,6 +151,36 @@ bool loader__probe_tp_btf(const char *tp)
 	return true;
 }
 
+int loader__btf_enum_value(const struct btf *btf, const char *name, long long *val)
+{
+	__u32 id, n = btf__type_cnt(btf);
+	__u16 i;
+
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_enum(t)) {
+			const struct btf_enum *e = btf_enum(t);
+
+			for (i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+					*val = btf_kflag(t) ? (long long)e->val
+							    : (long long)(__u32)e->val;
+					return 0;
+				}
+		} else if (btf_is_enum64(t)) {
+			const struct btf_enum64 *e = btf_enum64(t);
+
+			for (i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+					*val = (long long)btf_enum64_value(e);
+					return 0;
+				}
+		}
+	}
+	return -ENOENT;
+}
+
 /* A name from @btf, "" when the offset is out of range (BTF from anywhere is checked). */
 static const char *btf_name(const struct btf *btf, __u32 off)
 {

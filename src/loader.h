@@ -51,6 +51,11 @@ int loader__pin_maps(struct bpf_object *obj, const char *dir);
 bool loader__btf_same_type(const struct btf *a, __u32 a_id, const struct btf *b, __u32 b_id,
 			   char *why, size_t len);
 /*
+ * The value of enumerator @name in any enum of @btf (the running kernel's, say): constants
+ * the kernel keeps in an anonymous enum, out of CO-RE's reach. -ENOENT if there is none.
+ */
+int loader__btf_enum_value(const struct btf *btf, const char *name, long long *val);
+/*
  * Run the BPF iterator behind @link once and read everything it writes into *@buf, which
  * grows as needed (*@cap bytes) and can be kept across calls; *@len is what was read.
  */

@@ -430,7 +430,7 @@ static int run_loop(struct sampler *s, const sigset_t *stop)
 		if (wait_until(next, stop))
 			return 0;
 		if (sampler__tick(s))
-			log_error("failed to render metrics: out of memory");
+			log_error("failed to publish the metrics of this tick: out of memory");
 		next += cfg.interval_ns;
 		now = mono_now_ns();
 		if (next <= now) /* a tick overran: skip the missed deadlines, do not burst */
