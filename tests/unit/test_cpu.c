@@ -74,11 +74,12 @@ TEST(cpu_collector_real_machine)
 	CHECK_INT(mset_count(s, "kpulse_cpu_mode_seconds_total"), 16);
 	/* ... and guest, guest_nice (0 0 on this VM) as mode user and nice. */
 	CHECK_INT(mset_count(s, "kpulse_cpu_guest_seconds_total"), 4);
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_guest_seconds_total", "cpu=\"1\",mode=\"nice\""), 0, 1e-9);
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"user\""), 8853 / hz,
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_guest_seconds_total", "cpu=\"1\",mode=\"nice\""), 0,
 		   1e-9);
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""), 150184 / hz,
-		   1e-9);
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"user\""),
+		   8853 / hz, 1e-9);
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""),
+		   150184 / hz, 1e-9);
 	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"steal\""), 4 / hz,
 		   1e-9);
 	CHECK_INT(mset_count(s, "kpulse_cpu_mode_ratio"), 0); /* one reading: no interval yet */
@@ -115,10 +116,10 @@ TEST(cpu_ratios_sum_to_one_and_counters_never_go_back)
 	}
 	CHECK_NEAR(sum, 1, 1e-12);
 	/* cpu0 iowait 10 -> 8: the counter holds at 10 ticks rather than go backwards. */
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"iowait\""), 10 / hz,
-		   1e-12);
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"user\""), 515 / hz,
-		   1e-12);
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"iowait\""),
+		   10 / hz, 1e-12);
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"user\""),
+		   515 / hz, 1e-12);
 	cpu_collector.destroy(&cpu_collector);
 	mset__free(s);
 }
@@ -153,8 +154,8 @@ TEST(cpu_hotplug_ratios_follow_the_online_cpus)
 	mset__reset(s);
 	CHECK_INT(cpu_collector.sample(&cpu_collector, &t, s), 0);
 	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_ratio", "mode=\"idle\""), 0.5, 1e-12);
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""), 5049 / hz,
-		   1e-12); /* back, and not below its value before */
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""),
+		   5049 / hz, 1e-12); /* back, and not below its value before */
 
 	snprintf(procfs, sizeof(procfs), FIX "hotplug-t3/proc");
 	mset__reset(s);
@@ -220,8 +221,8 @@ TEST(cpu_collector_malformed)
 	MSET_ABSENT(s, "kpulse_cpu_mode_seconds_total", "cpu=\"0\",mode=\"iowait\"");
 	/* cpu1: user above 2^64 is absent, the other 7 modes are there. */
 	MSET_ABSENT(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"user\"");
-	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""), 425 / hz,
-		   1e-12);
+	CHECK_NEAR(mset_get(s, "kpulse_cpu_mode_seconds_total", "cpu=\"1\",mode=\"idle\""),
+		   425 / hz, 1e-12);
 	CHECK_INT(mset_count(s, "kpulse_cpu_mode_seconds_total"), 3 + 7);
 	CHECK(mset_all_finite(s));
 	cpu_collector.destroy(&cpu_collector);

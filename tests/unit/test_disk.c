@@ -60,13 +60,18 @@ TEST(disk_collector_real_machine)
 	CHECK_INT(err, 0);
 	/* vda 80675 10240 5718410 53984 13311 8236 1612056 4285 0 11772 ...; loop*, zram0 out. */
 	CHECK_INT(mset_count(s, "kpulse_disk_read_bytes_total"), 1);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_read_bytes_total", "device=\"vda\""), 5718410.0 * 512, 0);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_written_bytes_total", "device=\"vda\""), 1612056.0 * 512, 0);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_read_bytes_total", "device=\"vda\""), 5718410.0 * 512,
+		   0);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_written_bytes_total", "device=\"vda\""),
+		   1612056.0 * 512, 0);
 	CHECK_NEAR(mset_get(s, "kpulse_disk_reads_completed_total", "device=\"vda\""), 80675, 0);
 	CHECK_NEAR(mset_get(s, "kpulse_disk_writes_completed_total", "device=\"vda\""), 13311, 0);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_read_time_seconds_total", "device=\"vda\""), 53.984, 1e-9);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_write_time_seconds_total", "device=\"vda\""), 4.285, 1e-9);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_io_time_seconds_total", "device=\"vda\""), 11.772, 1e-9);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_read_time_seconds_total", "device=\"vda\""), 53.984,
+		   1e-9);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_write_time_seconds_total", "device=\"vda\""), 4.285,
+		   1e-9);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_io_time_seconds_total", "device=\"vda\""), 11.772,
+		   1e-9);
 	CHECK_NEAR(mset_get(s, "kpulse_disk_io_now", "device=\"vda\""), 0, 0);
 	MSET_ABSENT(s, "kpulse_disk_read_bytes_total", "device=\"zram0\"");
 	MSET_ABSENT(s, "kpulse_disk_read_bytes_total", "device=\"loop0\"");
@@ -88,7 +93,8 @@ TEST(disk_collector_malformed)
 	CHECK_NEAR(mset_get(s, "kpulse_disk_read_bytes_total", "device=\"vda\""), 3 * 512, 0);
 	CHECK_NEAR(mset_get(s, "kpulse_disk_written_bytes_total", "device=\"vda\""), 7 * 512, 0);
 	CHECK_NEAR(mset_get(s, "kpulse_disk_io_now", "device=\"vda\""), 9, 0);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_io_time_seconds_total", "device=\"vda\""), 0.010, 1e-12);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_io_time_seconds_total", "device=\"vda\""), 0.010,
+		   1e-12);
 	/* 2^64 - 1 is a valid counter value, exported as is. */
 	CHECK_NEAR(mset_get(s, "kpulse_disk_reads_completed_total", "device=\"vdb\""),
 		   (double)UINT64_MAX, 0);
@@ -96,7 +102,8 @@ TEST(disk_collector_malformed)
 		   (double)UINT64_MAX * 512, 0);
 	/* sda 100 0 x 50: reads and read time only. */
 	CHECK_NEAR(mset_get(s, "kpulse_disk_reads_completed_total", "device=\"sda\""), 100, 0);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_read_time_seconds_total", "device=\"sda\""), 0.05, 1e-12);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_read_time_seconds_total", "device=\"sda\""), 0.05,
+		   1e-12);
 	MSET_ABSENT(s, "kpulse_disk_read_bytes_total", "device=\"sda\"");
 	MSET_ABSENT(s, "kpulse_disk_written_bytes_total", "device=\"sda\"");
 	MSET_ABSENT(s, "kpulse_disk_io_now", "device=\"sda\"");
@@ -142,11 +149,14 @@ TEST(disk_rates_and_include_flag)
 	mset__reset(s);
 	CHECK_INT(disk_collector.sample(&disk_collector, &t, s), 0);
 	/* 2048 sectors (1 MiB) written, 100 writes, 10 ms of I/O in those 50 ms. */
-	CHECK_NEAR(mset_get(s, "kpulse_disk_write_bytes_per_second", "device=\"vda1\""), 1048576 / 0.05,
-		   1e-6);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_writes_per_second", "device=\"vda\""), 100 / 0.05, 1e-9);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_utilization_ratio", "device=\"vda\""), 0.010 / 0.05, 1e-12);
-	CHECK_NEAR(mset_get(s, "kpulse_disk_written_bytes_total", "device=\"vda\""), 6048.0 * 512, 0);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_write_bytes_per_second", "device=\"vda1\""),
+		   1048576 / 0.05, 1e-6);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_writes_per_second", "device=\"vda\""), 100 / 0.05,
+		   1e-9);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_utilization_ratio", "device=\"vda\""), 0.010 / 0.05,
+		   1e-12);
+	CHECK_NEAR(mset_get(s, "kpulse_disk_written_bytes_total", "device=\"vda\""), 6048.0 * 512,
+		   0);
 	CHECK_NEAR(mset_get(s, "kpulse_disk_io_now", "device=\"vda\""), 2, 0);
 	disk_collector.destroy(&disk_collector);
 	mset__free(s);

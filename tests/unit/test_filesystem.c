@@ -31,10 +31,10 @@ TEST(filesystem_selection_real_machine)
 	CHECK_INT(err, 0);
 	CHECK_INT(mset_count(s, "kpulse_filesystem_device_error"), 1);
 	CHECK_NEAR(mset_get(s, "kpulse_filesystem_device_error",
-		       "device=\"/dev/vda\",mountpoint=\"/\",fstype=\"ext4\""),
+			    "device=\"/dev/vda\",mountpoint=\"/\",fstype=\"ext4\""),
 		   0, 0);
 	CHECK(mset_get(s, "kpulse_filesystem_size_bytes",
-		  "device=\"/dev/vda\",mountpoint=\"/\",fstype=\"ext4\"") > 0);
+		       "device=\"/dev/vda\",mountpoint=\"/\",fstype=\"ext4\"") > 0);
 	CHECK(mset_all_finite(s));
 	filesystem_collector.destroy(&filesystem_collector);
 	mset__free(s);
