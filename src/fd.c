@@ -571,7 +571,7 @@ static int cmp_nfds_desc(const void *a, const void *b)
 
 	if (x->use.nfds != y->use.nfds)
 		return x->use.nfds > y->use.nfds ? -1 : 1;
-	return strncmp(x->name.comm, y->name.comm, KPULSE_FD_COMM_LEN);
+	return strncmp(x->name.comm, y->name.comm, KPULSE_COMM_LEN);
 }
 
 /* Open/limit, the share of its descriptor budget a process uses. */
@@ -587,14 +587,14 @@ static double limit_ratio(__u64 nfds, __u64 limit)
 static bool is_watched(const struct kpulse_config *cfg, const char *comm)
 {
 	for (size_t i = 0; i < cfg->nwatch; i++)
-		if (!strncmp(cfg->watch[i], comm, KPULSE_FD_COMM_LEN))
+		if (!strncmp(cfg->watch[i], comm, KPULSE_COMM_LEN))
 			return true;
 	return false;
 }
 
 static void add_top(const struct kpulse_fd_top *top, struct mset *out)
 {
-	char pid[16], uid[16], comm[KPULSE_FD_COMM_LEN], exe[METRIC_VALUE_MAX];
+	char pid[16], uid[16], comm[KPULSE_COMM_LEN], exe[METRIC_VALUE_MAX];
 
 	snprintf(pid, sizeof(pid), "%u", top->tgid);
 	snprintf(uid, sizeof(uid), "%u", top->uid);
@@ -634,7 +634,7 @@ static int add_processes(struct fd *f, struct mset *out)
 	/* names_out[] is ours until the next walk: sort it in place. */
 	n = w->names < KPULSE_FD_NAMES_MAX ? w->names : KPULSE_FD_NAMES_MAX;
 	for (i = 0; i < n; i++)
-		names[i].name.comm[KPULSE_FD_COMM_LEN - 1] = '\0';
+		names[i].name.comm[KPULSE_COMM_LEN - 1] = '\0';
 	qsort(names, n, sizeof(*names), cmp_nfds_desc);
 	for (i = 0, shown = 0; i < n; i++) {
 		const struct kpulse_fd_name_use *u = &names[i];
@@ -651,7 +651,7 @@ static int add_processes(struct fd *f, struct mset *out)
 		bool seen = false;
 
 		for (i = 0; i < n && !seen; i++)
-			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_FD_COMM_LEN);
+			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_COMM_LEN);
 		if (!seen) {
 			mset__add(out, &process_open_fds, 0, f->cfg->watch[wi]);
 			mset__add(out, &process_limit_ratio, 0, f->cfg->watch[wi]);

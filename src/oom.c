@@ -279,7 +279,7 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 {
 	struct oom *o = c->priv;
 	struct kpulse_oom_victim v;
-	char pid[16], comm[KPULSE_OOM_COMM_LEN + 1], path[4096];
+	char pid[16], comm[KPULSE_COMM_LEN + 1], path[4096];
 	int err;
 
 	err = read_victim(o, &v);
@@ -299,8 +299,8 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 		return err;
 	snprintf(pid, sizeof(pid), "%u", v.tgid);
 	/* comm comes from the kernel: bounded here, escaped where labels are written. */
-	memcpy(comm, v.comm, KPULSE_OOM_COMM_LEN);
-	comm[KPULSE_OOM_COMM_LEN] = '\0';
+	memcpy(comm, v.comm, KPULSE_COMM_LEN);
+	comm[KPULSE_COMM_LEN] = '\0';
 	path_string(&v.path, path, sizeof(path));
 	mset__add(out, &last_info, 1, pid, comm, path);
 	mset__add(out, &last_time,
