@@ -8,7 +8,8 @@
 
 #include <bpf/bpf_core_read.h>
 
-/* task_struct::state became __state in 5.14 (commit 2f064a59a11f, "sched: Change task_struct::state"). */
+/* task_struct::state became __state in 5.14 (commit 2f064a59a11f, "sched: Change
+ * task_struct::state"). */
 struct task_struct___o {
 	long state;
 } __attribute__((preserve_access_index));

@@ -80,6 +80,7 @@ static const char *const op_names[KPULSE_BLOCK_NOPS] = {"read", "write", "flush"
 struct block {
 	struct block_bpf *skel;
 	const char *sysfs;
+	const char *pin_path;
 	struct filter filter;
 	int ncpus;
 	struct kpulse_block_hist *vals; /* one per possible CPU */
@@ -88,8 +89,9 @@ struct block {
 	double size_bounds[KPULSE_BLOCK_SIZE_BOUNDS];
 };
 
-static int load_attach(struct block *b, const struct kpulse_config *cfg, bool use_btf)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct block *b = ctx;
 	struct block_bpf *skel;
 	int err;
 
@@ -98,15 +100,12 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	if (!skel)
 		return -errno;
 	/* Configure: one twin of each tracepoint, map sizes, pinned maps */
-	bpf_program__set_autoload(skel->progs.block_rq_issue_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_complete_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_issue_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_complete_raw, !use_btf);
+	*use_btf = loader__choose_twins(skel->obj, *use_btf);
 	err = bpf_map__set_max_entries(skel->maps.block_inflight, inflight_max ? inflight_max : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.block_hist, hist_max ? hist_max : 1);
 	if (!err)
-		err = loader__pin_maps(skel->obj, cfg->pin_path);
+		err = loader__pin_maps(skel->obj, b->pin_path);
 	if (err)
 		return err;
 	/* Load & verify BPF programs */
@@ -117,17 +116,25 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	return block_bpf__attach(skel);
 }
 
+static void unload(void *ctx)
+{
+	struct block *b = ctx;
+
+	block_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
 static int block_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct block *b = calloc(1, sizeof(*b));
 	char why[512];
-	bool use_btf;
 	int err, i;
 
 	if (!b)
 		return -ENOMEM;
 	c->priv = b;
 	b->sysfs = cfg->sysfs;
+	b->pin_path = cfg->pin_path;
 	if (disk__filter_init(&b->filter, why, sizeof(why))) {
 		log_error("--collector.disk.device-include/-exclude: %s", why);
 		return -EINVAL;
@@ -143,15 +150,7 @@ static int block_init(struct collector *c, const struct kpulse_config *cfg)
 		b->lat_bounds[i] = ldexp(1e-6, i);
 	for (i = 0; i < KPULSE_BLOCK_SIZE_BOUNDS; i++)
 		b->size_bounds[i] = ldexp(1, KPULSE_BLOCK_SIZE_MIN_SHIFT + i);
-	use_btf =
-		loader__probe_tp_btf("block_rq_issue") && loader__probe_tp_btf("block_rq_complete");
-	err = load_attach(b, cfg, use_btf);
-	if (err && use_btf) {
-		log_warn("block: tp_btf programs failed (%s), falling back to raw_tp",
-			 strerror(-err));
-		block_bpf__destroy(b->skel);
-		err = load_attach(b, cfg, false);
-	}
+	err = loader__load_twins("block", load_attach, unload, b, NULL);
 	if (err) {
 		log_error("failed to load and attach the block programs: %s%s%s", strerror(-err),
 			  *loader__reason() ? ": " : "", loader__reason());
@@ -210,7 +209,7 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 {
 	struct block *b = c->priv;
 	struct bpf_map *map = b->skel->maps.block_hist;
-	struct kpulse_block_key key, next, *keys;
+	struct kpulse_block_key key, *keys;
 	uint64_t untimed_n = 0, lost_n = 0;
 	size_t n = 0, i;
 	char name[64];
@@ -231,10 +230,12 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 	keys = calloc(bpf_map__max_entries(map), sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next));
-	     !err && n < bpf_map__max_entries(map);
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next)))
-		keys[n++] = key = next;
+	loader__for_each_entry(map, &key, NULL, 0, err)
+	{
+		if (n == bpf_map__max_entries(map))
+			break;
+		keys[n++] = key;
+	}
 	for (i = 0; i < n; i++) {
 		if (keys[i].op >= KPULSE_BLOCK_NOPS)
 			continue;

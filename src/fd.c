@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,57 +704,15 @@ static int fd_sample(struct collector *c, const struct tick *t, struct mset *out
 	return err;
 }
 
-/*
- * Detaching a syscall tracepoint's last perf event waits for a tracepoint grace period
- * (perf_trace_event_unreg() → tracepoint_synchronize_unregister()) under event_mutex:
- * one after the other, our ~50 links kept shutdown waiting 3.3 s on this machine. Detached
- * from many threads at once, the parts outside the mutex overlap: 1.7 s.
- */
-#define DETACH_THREADS 64
-
-struct detach_job {
-	struct bpf_object_skeleton *s;
-	int first;
-};
-
-static void *detach_some(void *arg)
-{
-	struct detach_job *job = arg;
-
-	for (int i = job->first; i < job->s->prog_cnt; i += DETACH_THREADS) {
-		bpf_link__destroy(*job->s->progs[i].link);
-		*job->s->progs[i].link = NULL;
-	}
-	return NULL;
-}
-
-static void detach_all(struct fd_bpf *skel)
-{
-	struct detach_job jobs[DETACH_THREADS];
-	pthread_t tids[DETACH_THREADS];
-	bool started[DETACH_THREADS] = {};
-
-	if (!skel || !skel->skeleton)
-		return;
-	for (int t = 0; t < DETACH_THREADS; t++) {
-		jobs[t] = (struct detach_job){.s = skel->skeleton, .first = t};
-		started[t] = !pthread_create(&tids[t], NULL, detach_some, &jobs[t]);
-		if (!started[t])
-			detach_some(&jobs[t]); /* no thread: do its share here */
-	}
-	for (int t = 0; t < DETACH_THREADS; t++)
-		if (started[t])
-			pthread_join(tids[t], NULL);
-}
-
 static void fd_destroy(struct collector *c)
 {
 	struct fd *f = c->priv;
 
 	if (!f)
 		return;
-	if (fd_syscalls)
-		detach_all(f->skel);
+	/* ~50 classic syscall tracepoints: one after the other they take seconds to detach. */
+	if (fd_syscalls && f->skel)
+		loader__detach_parallel(f->skel->skeleton);
 	fd_bpf__destroy(f->skel);
 	free(f->vals);
 	free(f);

@@ -438,9 +438,11 @@ int main(int argc, char **argv)
 	if (self__init(cfg.procfs, cfg.bpf_stats))
 		goto out_stop_collectors;
 	/*
-	 * Loading parsed the kernel's BTF (megabytes, once per skeleton) and freed it; give
-	 * that heap back to the system instead of keeping it resident for the daemon's life.
+	 * Loading parsed the kernel's BTF (megabytes, once per skeleton, and once more for the
+	 * collectors' own questions): free ours and give that heap back to the system instead
+	 * of keeping it resident for the daemon's life.
 	 */
+	loader__release_btf();
 	malloc_trim(0);
 	/*
 	 * Everything is loaded, attached and pinned: from here on the descriptors we hold
