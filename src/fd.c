@@ -458,13 +458,13 @@ static int select_programs(struct fd *f)
 					off ? " " : "", event);
 	}
 	if (!nattached) {
-		log_error("failed to find syscall tracepoints under " SYSCALL_EVENTS
-			  ": the kernel needs CONFIG_FTRACE_SYSCALLS for --collector.fd.syscalls");
+		log__reason("no syscall tracepoints under " SYSCALL_EVENTS ": the kernel needs "
+			    "CONFIG_FTRACE_SYSCALLS for --collector.fd.syscalls");
 		return -ENOENT;
 	}
 	if (nmissing)
-		log_info("fd: %d syscall tracepoints missing on this kernel, not counted: %s",
-			 nmissing, missing);
+		log_info("%d syscall tracepoints missing on this kernel, not counted: %s", nmissing,
+			 missing);
 	return 0;
 }
 
@@ -494,7 +494,7 @@ static int fd_init(struct collector *c, const struct kpulse_config *cfg)
 	f->skel = fd_bpf__open();
 	if (!f->skel) {
 		err = -errno;
-		log_error("failed to open the fd BPF object: %s", strerror(-err));
+		log__reason("failed to open the BPF object: %s", strerror(-err));
 		return err;
 	}
 	/* Configure: the syscall programs only if asked for, pinned counters */
@@ -515,18 +515,16 @@ static int fd_init(struct collector *c, const struct kpulse_config *cfg)
 	/* Load & verify BPF programs */
 	err = fd_bpf__load(f->skel);
 	if (err) {
-		log_error("failed to load the fd BPF programs: %s (the descriptor walk needs Linux "
-			  "6.7 or later, for bpf_iter_task_new)",
-			  strerror(-err));
+		log__reason("failed to load the programs: %s (the descriptor walk needs Linux 6.7 "
+			    "or later, for bpf_iter_task_new)",
+			    strerror(-err));
 		return err;
 	}
 	/* Attach the syscall tracepoint handlers (fd_walk is run, not attached) */
 	err = fd_bpf__attach(f->skel);
-	if (err) {
-		log_error("failed to attach the fd BPF programs: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	if (err)
+		log__reason("failed to attach the programs: %s", strerror(-err));
+	return err;
 }
 
 static void add_activity(struct fd *f, const struct tick *t, struct mset *out)
@@ -616,13 +614,13 @@ static int add_processes(struct fd *f, struct mset *out)
 	w->gen = ++f->gen;
 	err = bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.fd_walk), &opts);
 	if (err) {
-		log_warn("failed to run the fd walk: %s", strerror(-err));
+		log_debug("failed to run the fd walk: %s", strerror(-err));
 		return err;
 	}
 	if (!w->tables) /* not even kpulse has a descriptor: the walk saw nothing */
 		return -ENODATA;
 	if (w->names_lost && !f->names_lost_logged)
-		log_warn("fd: more than %d process names; open descriptors of %llu tables are "
+		log_warn("more than %d process names; open descriptors of %llu tables are "
 			 "not counted per name this tick (kpulse_fd_limit_ratio_max still sees "
 			 "them)",
 			 KPULSE_FD_NAMES_MAX, (unsigned long long)w->names_lost);

@@ -94,6 +94,13 @@ const char *loader__reason(void)
 	return strncmp(first_warn, "libbpf: ", 8) ? first_warn : first_warn + 8;
 }
 
+int loader__enable_stats(void)
+{
+	int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	return fd < 0 ? -errno : fd;
+}
+
 void loader__init_libbpf(void)
 {
 	libbpf_set_print(print_libbpf);
@@ -203,16 +210,16 @@ bool loader__choose_twins(struct bpf_object *obj, bool try_btf)
 	return use_btf;
 }
 
-int loader__load_twins(const char *who, int (*load_attach)(void *ctx, bool *use_btf),
-		       void (*unload)(void *ctx), void *ctx, bool *used_btf)
+int loader__load_twins(int (*load_attach)(void *ctx, bool *use_btf), void (*unload)(void *ctx),
+		       void *ctx, bool *used_btf)
 {
 	bool use_btf = true;
 	int err;
 
 	err = load_attach(ctx, &use_btf);
 	if (err && use_btf) {
-		log_warn("%s: tp_btf programs failed (%s), falling back to raw_tp", who,
-			 strerror(-err));
+		/* The log names the collector being started. */
+		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
 		unload(ctx);
 		use_btf = false;
 		err = load_attach(ctx, &use_btf);
@@ -232,6 +239,36 @@ int loader__map_step(const struct bpf_map *map, void *key, size_t key_size, void
 			return 0;
 	}
 	return -errno;
+}
+
+int loader__btf_enum_value(const struct btf *btf, const char *name, long long *val)
+{
+	__u32 id, n = btf__type_cnt(btf);
+	__u16 i;
+
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_enum(t)) {
+			const struct btf_enum *e = btf_enum(t);
+
+			for (i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+					*val = btf_kflag(t) ? (long long)e->val
+							    : (long long)(__u32)e->val;
+					return 0;
+				}
+		} else if (btf_is_enum64(t)) {
+			const struct btf_enum64 *e = btf_enum64(t);
+
+			for (i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+					*val = (long long)btf_enum64_value(e);
+					return 0;
+				}
+		}
+	}
+	return -ENOENT;
 }
 
 /* A name from @btf, "" when the offset is out of range (BTF from anywhere is checked). */

@@ -18,6 +18,11 @@ void loader__init_libbpf(void);
 void loader__clear_reason(void);
 /* libbpf's first warning since loader__clear_reason() ("" if none): the why of a failure. */
 const char *loader__reason(void);
+/*
+ * Turn on the kernel's BPF run-time statistics (run_time_ns and run_cnt of every program)
+ * for as long as the returned descriptor stays open; -errno if they cannot be.
+ */
+int loader__enable_stats(void);
 /* Mount bpffs at /sys/fs/bpf when it is not mounted there; -errno on failure. */
 int loader__mount_bpffs(void);
 /* Mount tracefs at /sys/kernel/tracing when needed by classic tracepoints. */
@@ -47,10 +52,10 @@ bool loader__choose_twins(struct bpf_object *obj, bool try_btf);
  * ones: @load_attach(@ctx, &use_btf) opens, configures (calling loader__choose_twins(obj,
  * use_btf) and storing its answer in use_btf), loads and attaches. When it fails with the
  * tp_btf twins, @unload(@ctx) destroys what it made and it runs once more with raw_tp;
- * the fallback is logged once, as @who's. *@used_btf (may be NULL): which twins run.
+ * the fallback is logged once (a warning). *@used_btf (may be NULL): which twins run.
  */
-int loader__load_twins(const char *who, int (*load_attach)(void *ctx, bool *use_btf),
-		       void (*unload)(void *ctx), void *ctx, bool *used_btf);
+int loader__load_twins(int (*load_attach)(void *ctx, bool *use_btf), void (*unload)(void *ctx),
+		       void *ctx, bool *used_btf);
 /*
  * One step of a walk over the entries of @map: the key after *@key (the first key when
  * @first) into *@key, and its value into @value (@value_size bytes: every CPU's for a
@@ -91,6 +96,11 @@ bool loader__btf_same_type(const struct btf *a, __u32 a_id, const struct btf *b,
  * period, serially.
  */
 void loader__detach_parallel(struct bpf_object_skeleton *s);
+/*
+ * The value of enumerator @name in any enum of @btf (the running kernel's, say): constants
+ * the kernel keeps in an anonymous enum, out of CO-RE's reach. -ENOENT if there is none.
+ */
+int loader__btf_enum_value(const struct btf *btf, const char *name, long long *val);
 /*
  * Run the BPF iterator behind @link once and read everything it writes into *@buf, which
  * grows as needed (*@cap bytes) and can be kept across calls; *@len is what was read.

@@ -340,7 +340,7 @@ static int load_attach(void *ctx, bool *use_btf)
 	/* Attach the tracepoint handlers and create the iterator link */
 	err = net_bpf__attach(n->skel);
 	if (err)
-		log_error("failed to attach the net programs: %s", strerror(-err));
+		log__reason("failed to attach the programs: %s", strerror(-err));
 	return err;
 }
 
@@ -378,7 +378,7 @@ static int seed_listeners(struct net *n)
 							    &bad);
 			/* No IPv6 in this kernel: no tcp6 file and no listeners there. */
 			if (err && !(err == -ENOENT && f == 1)) {
-				log_error("failed to read %s: %s", path, strerror(-err));
+				log__reason("failed to read %s: %s", path, strerror(-err));
 				return err;
 			}
 		}
@@ -387,13 +387,13 @@ static int seed_listeners(struct net *n)
 		if (memcmp(before, after, n->nports * sizeof(before[0])))
 			continue;
 		if (bad)
-			log_warn("net: skipped %u malformed lines in %s/net/tcp{,6}", bad,
+			log_warn("skipped %u malformed lines in %s/net/tcp{,6}", bad,
 				 n->cfg->procfs);
 		for (i = 0; i < n->nports; i++)
 			__sync_fetch_and_add(&n->skel->bss->listeners[i], counts[i] - before[i]);
 		return 0;
 	}
-	log_error("failed to seed listening ports: sockets kept changing state");
+	log__reason("failed to seed listening ports: sockets kept changing state");
 	return -EAGAIN;
 }
 
@@ -412,7 +412,7 @@ static void unpin_old_maps(const char *pin_path)
 	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_path, old[i]);
 		if (!unlink(path))
-			log_info("net: removed %s, a map no longer used", path);
+			log_info("removed %s, a map no longer used", path);
 	}
 }
 
@@ -441,28 +441,27 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	err = tcp_ports__parse(cfg->port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports,
 			       err_text, sizeof(err_text));
 	if (err) {
-		log_error("--port.watch: %s", err_text);
+		log__reason("--port.watch: %s", err_text);
 		return err;
 	}
 	err = filter__init(&n->devices, device_include, device_exclude, err_text, sizeof(err_text));
 	if (err) {
-		log_error("--collector.net.device-include/-exclude: %s", err_text);
+		log__reason("--collector.net.device-include/-exclude: %s", err_text);
 		return err;
 	}
 	/* Our own namespace: devices, TCP counters and listeners in it are exported by default. */
 	snprintf(path, sizeof(path), "%s/self/ns/net", cfg->procfs);
 	if (stat(path, &st)) {
 		err = -errno;
-		log_error("failed to stat %s: %s", path, strerror(-err));
+		log__reason("failed to stat %s: %s", path, strerror(-err));
 		return err;
 	}
 	n->self_netns = (__u32)st.st_ino;
 	/* The device statistics: an unprivileged socket, usable after privileges are dropped. */
 	n->rtnl = netdev__open();
 	if (n->rtnl < 0) {
-		err = n->rtnl;
-		log_error("failed to open a NETLINK_ROUTE socket: %s", strerror(-err));
-		return err;
+		log__reason("failed to open a NETLINK_ROUTE socket: %s", strerror(-n->rtnl));
+		return n->rtnl;
 	}
 	/*
 	 * Per-cgroup bytes (opt-in: their programs sit on the sendmsg/recvmsg path) need cgroup
@@ -472,32 +471,32 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		err = cgacct__init(&n->acct, 2, cfg->procfs, cgroup_depth, cgroup_include,
 				   cgroup_exclude, err_text, sizeof(err_text));
 		if (err == -EINVAL) {
-			log_error("--collector.net.cgroup-include/-exclude: %s", err_text);
+			log__reason("--collector.net.cgroup-include/-exclude: %s", err_text);
 			return err;
 		}
 		n->cgroups_ok = !err;
 		if (err)
-			log_warn("net: no per-cgroup bytes: %s", err_text);
+			log_warn("no per-cgroup bytes: %s", err_text);
 	}
 	/* sock_{send,recv}_length came with Linux 6.3; older kernels get the rest. */
 	vmlinux = loader__vmlinux_btf();
 	if (!vmlinux) {
 		err = -errno;
-		log_error("failed to load the kernel's BTF: %s", strerror(-err));
+		log__reason("failed to load the kernel's BTF: %s", strerror(-err));
 		return err;
 	}
 	if (n->cgroups_ok && (!has_tracepoint(vmlinux, "sock_send_length") ||
 			      !has_tracepoint(vmlinux, "sock_recv_length"))) {
-		log_warn("net: no per-cgroup bytes: this kernel has no sock_send_length / "
+		log_warn("no per-cgroup bytes: this kernel has no sock_send_length / "
 			 "sock_recv_length tracepoints (Linux 6.3 and later have them)");
 		cgacct__free(&n->acct);
 		n->cgroups_ok = false;
 	}
 
 	unpin_old_maps(cfg->pin_path);
-	err = loader__load_twins("net", load_attach, unload, n, &use_btf);
+	err = loader__load_twins(load_attach, unload, n, &use_btf);
 	if (err) {
-		log_error("failed to load and attach the net programs: %s", strerror(-err));
+		log__reason("failed to load and attach the programs: %s", strerror(-err));
 		return err;
 	}
 	if (n->nports) {
@@ -505,7 +504,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		if (err)
 			return err;
 	}
-	log_debug("net: attached as %s", use_btf ? "tp_btf" : "raw_tp");
+	log_debug("attached as %s", use_btf ? "tp_btf" : "raw_tp");
 	return 0;
 }
 
@@ -609,7 +608,7 @@ static int read_others(struct net *n)
 		}
 	}
 	if (bad && !n->bad_lines)
-		log_warn("net: skipped %u malformed lines of /proc/<pid>/net/dev", bad);
+		log_warn("skipped %u malformed lines of /proc/<pid>/net/dev", bad);
 	n->bad_lines += bad;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "clock.h"
 #include "collector.h"
 #include "filter.h"
 #include "loader.h"
@@ -164,23 +165,20 @@ static int oom_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = o;
 	o->pin_path = cfg->pin_path;
 	if (filter__init(&o->filter, cg_include, cg_exclude, why, sizeof(why))) {
-		log_error("--collector.oom.cgroup-include/-exclude: %s", why);
+		log__reason("--collector.oom.cgroup-include/-exclude: %s", why);
 		return -EINVAL;
 	}
 	if (!tracepoint_passes_task()) {
-		log_error(
-			"oom: this kernel's oom:mark_victim tracepoint does not pass the victim "
-			"task (only its pid, as older kernels did), so its cgroup cannot be found; "
-			"kpulse_oom_kills_total (vmstat collector) still counts OOM kills");
+		log__reason(
+			"this kernel's oom:mark_victim tracepoint does not pass the victim "
+			"task (only its pid, as older kernels did), so its cgroup cannot be "
+			"found; kpulse_oom_kills_total (vmstat collector) still counts OOM kills");
 		return -EOPNOTSUPP;
 	}
-	err = loader__load_twins("oom", load_attach, unload, o, NULL);
-	if (err) {
-		log_error("failed to load and attach the oom program: %s%s%s", strerror(-err),
-			  *loader__reason() ? ": " : "", loader__reason());
-		return err;
-	}
-	return 0;
+	err = loader__load_twins(load_attach, unload, o, NULL);
+	if (err)
+		log__reason("failed to load and attach the program: %s", strerror(-err));
+	return err;
 }
 
 /* "/a/b" from the names the kernel recorded; "/" for the root cgroup. */
@@ -265,14 +263,6 @@ static int read_victim(struct oom *o, struct kpulse_oom_victim *v)
 	return -EAGAIN;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int oom_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	struct oom *o = c->priv;
@@ -286,7 +276,7 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 	mset__add(out, &victims, (double)v.seq);
 	mset__add(out, &unattributed, (double)v.lost);
 	if (v.lost && !o->warned_full) {
-		log_warn("oom: the map of victim cgroups is full (%u); kills in further cgroups "
+		log_warn("the map of victim cgroups is full (%u); kills in further cgroups "
 			 "are counted in kpulse_oom_kills_unattributed_total: raise "
 			 "--collector.oom.cgroup-max",
 			 cg_max);
@@ -302,7 +292,7 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 	path_string(&v.path, path, sizeof(path));
 	mset__add(out, &last_info, 1, pid, comm, path);
 	mset__add(out, &last_time,
-		  (double)(clock_ns(CLOCK_REALTIME) - (clock_ns(CLOCK_BOOTTIME) - v.boot_ns)) /
+		  (double)(clock__ns(CLOCK_REALTIME) - (clock__ns(CLOCK_BOOTTIME) - v.boot_ns)) /
 			  1e9);
 	return 0;
 }

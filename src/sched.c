@@ -411,8 +411,7 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = s;
 	s->cfg = cfg;
 	if (cfg->nwatch > KPULSE_WATCH_MAX) {
-		log_error("failed to watch processes: at most %d --process.watch names",
-			  KPULSE_WATCH_MAX);
+		log__reason("at most %d --process.watch names", KPULSE_WATCH_MAX);
 		return -E2BIG;
 	}
 	s->ncpus = libbpf_num_possible_cpus();
@@ -427,13 +426,13 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	err = cpus__read_online(cfg->sysfs, s->online, s->ncpus);
 	if (err) {
-		log_error("failed to read online CPUs under %s: %s", cfg->sysfs, strerror(-err));
+		log__reason("failed to read online CPUs under %s: %s", cfg->sysfs, strerror(-err));
 		return err;
 	}
 	err = cgacct__init(&s->acct, 1, cfg->procfs, cg_depth, cg_include, cg_exclude, why,
 			   sizeof(why));
 	if (err == -EINVAL) {
-		log_error("failed to set up cgroup filters: %s", why);
+		log__reason("--collector.sched.cgroup-include/-exclude: %s", why);
 		return err;
 	}
 	s->cg_ok = !err;
@@ -444,25 +443,25 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	if (busy_from_switches)
 		s->tick_off = 0;
 	else if (!s->tick_off)
-		log_warn("sched: busy time counted at context switches: the kernel's BTF does not "
+		log_warn("busy time counted at context switches: the kernel's BTF does not "
 			 "show where its per-CPU idle time is (tick_cpu_sched, "
 			 "CONFIG_NO_HZ_COMMON)");
 	s->wakeup_hooks = rq_wakeup_hooks || !sched_info;
 	for (;;) {
-		err = loader__load_twins("sched", load_attach, unload, s, &use_btf);
+		err = loader__load_twins(load_attach, unload, s, &use_btf);
 		if (err || !s->tick_off || idle_time_matches(s, why, sizeof(why)))
 			break;
-		log_warn("sched: busy time counted at context switches: the kernel's per-CPU idle "
+		log_warn("busy time counted at context switches: the kernel's per-CPU idle "
 			 "time read through tick_cpu_sched does not match /proc/stat (%s)",
 			 why);
 		unload(s);
 		s->tick_off = 0;
 	}
 	if (err) {
-		log_error("failed to load and attach the sched programs: %s", strerror(-err));
+		log__reason("failed to load and attach the programs: %s", strerror(-err));
 		return err;
 	}
-	log_debug("sched: attached as %s; run-queue waits from %s; busy time from %s",
+	log_debug("attached as %s; run-queue waits from %s; busy time from %s",
 		  use_btf ? "tp_btf" : "raw_tp",
 		  s->wakeup_hooks ? "sched_wakeup(_new)" : "the kernel's sched_info",
 		  s->tick_off ? "the kernel's idle time" : "context switches");
@@ -722,11 +721,11 @@ static int sched_sample(struct collector *c, const struct tick *t, struct mset *
 	if ((err2 = sample_rqlat(s, out)) && !err)
 		err = err2;
 	if (s->cg_ok && (err2 = sample_cgroups(s, t, out)) && !err) {
-		log_debug("sched: failed to read per-cgroup CPU time: %s", strerror(-err2));
+		log_debug("failed to read per-cgroup CPU time: %s", strerror(-err2));
 		err = err2;
 	}
 	if ((err2 = sample_procs(s, t, out)) && !err) {
-		log_debug("sched: failed to run the task iterator: %s", strerror(-err2));
+		log_debug("failed to run the task iterator: %s", strerror(-err2));
 		err = err2;
 	}
 	return err;
