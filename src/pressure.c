@@ -132,13 +132,13 @@ static int pressure_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = p;
 	p->procfs = cfg->procfs;
 	if (filter__init(&p->filter, cg_include, cg_exclude, err, sizeof(err))) {
-		log_error("--collector.pressure.cgroup-include/-exclude: %s", err);
+		log__reason("--collector.pressure.cgroup-include/-exclude: %s", err);
 		return -EINVAL;
 	}
 	rc = cgroup__find_mount(cfg->procfs, p->mount, sizeof(p->mount));
 	p->cg_ok = !rc;
 	if (rc)
-		log_warn("pressure: no per-cgroup pressure: no cgroup2 mount in %s/self/mountinfo "
+		log_warn("no per-cgroup pressure: no cgroup2 mount in %s/self/mountinfo "
 			 "(%s); host-wide pressure is still exported",
 			 cfg->procfs, strerror(-rc));
 	return 0;
@@ -204,7 +204,7 @@ static int sample_host(struct pressure *p)
 		}
 		if (err == -ENOENT && r == RES_IRQ) {
 			if (!(p->warned & (WARN_RES << r)))
-				log_debug("pressure: no %s/%s (a kernel without "
+				log_debug("no %s/%s (a kernel without "
 					  "CONFIG_IRQ_TIME_ACCOUNTING): no irq pressure",
 					  p->procfs, rel);
 			p->warned |= WARN_RES << r;
@@ -212,8 +212,8 @@ static int sample_host(struct pressure *p)
 		}
 		if (err == -ENOENT || err == -EOPNOTSUPP)
 			continue; /* PSI off: reported once below */
-		procfs__warn_once(&p->warned, WARN_RES << r, "pressure: failed to read %s/%s: %s",
-				  p->procfs, rel, procfs__strerror(err));
+		procfs__warn_once(&p->warned, WARN_RES << r, "failed to read %s/%s: %s", p->procfs,
+				  rel, procfs__strerror(err));
 	}
 	return ok;
 }
@@ -275,7 +275,7 @@ static int sample_cgroup(const char *path, void *ctx)
 		return 0;
 	if (p->walked >= cg_max) {
 		procfs__warn_once(&p->warned, WARN_CG_MAX,
-				  "pressure: more than %u cgroups down to depth %u; the rest are "
+				  "more than %u cgroups down to depth %u; the rest are "
 				  "not exported: raise --collector.pressure.cgroup-max or narrow "
 				  "--collector.pressure.cgroup-include",
 				  cg_max, cg_depth);
@@ -297,7 +297,7 @@ static int sample_cgroup(const char *path, void *ctx)
 			       path, res_names[r]);
 		if (err == -ENOENT && r == RES_CPU && !strcmp(path, "/"))
 			procfs__warn_once(&p->warned, WARN_CG_OFF,
-					  "pressure: no per-cgroup pressure: %s/cpu.pressure is "
+					  "no per-cgroup pressure: %s/cpu.pressure is "
 					  "missing (the kernel was booted with "
 					  "cgroup_disable=pressure)",
 					  p->mount);
@@ -317,8 +317,8 @@ static int sample_cgroups(struct pressure *p)
 	if (err == -ENOMEM)
 		return err;
 	if (err)
-		procfs__warn_once(&p->warned, WARN_CG_WALK, "pressure: failed to walk %s: %s",
-				  p->mount, strerror(-err));
+		procfs__warn_once(&p->warned, WARN_CG_WALK, "failed to walk %s: %s", p->mount,
+				  strerror(-err));
 	else
 		p->warned &= ~WARN_CG_WALK;
 	/* Forget removed cgroups: one re-created under the same path starts afresh. */
@@ -341,7 +341,7 @@ static int pressure_sample(struct collector *c, const struct tick *t, struct mse
 	if (!sample_host(p)) {
 		/* Up but empty: nothing to read is an answer, not a failure. */
 		procfs__warn_once(&p->warned, WARN_NO_PSI,
-				  "pressure: no pressure stall information in %s/pressure: the "
+				  "no pressure stall information in %s/pressure: the "
 				  "kernel lacks CONFIG_PSI or was booted with psi=0 (add psi=1 to "
 				  "its command line to enable it); the collector stays up, empty",
 				  p->procfs);

@@ -90,15 +90,21 @@ static void sample_collector(struct sampler *s, struct collector *c, uint64_t se
 {
 	uint64_t start = mono_now_ns();
 	struct tick t = {.now_ns = start, .seq = seq};
+	const char *why;
 	int err;
 
 	if (c->started) {
 		t.elapsed_ns = rate__elapsed(c->sampled_ns, start, s->cfg->interval_ns);
 		c->sampled_ns = start;
+		log__take_reason();
+		log__set_collector(c->name);
 		err = c->sample(c, &t, set);
-		/* Log a change of state once, not every second. */
+		log__set_collector(NULL);
+		why = log__take_reason();
+		/* Log a change of state once, not every second, with its reason (log.h). */
 		if (err && c->up)
-			log_warn("collector %s failed to sample: %s", c->name, strerror(-err));
+			log_warn("collector %s failed to sample: %s", c->name,
+				 *why ? why : strerror(-err));
 		else if (!err && !c->up && seq)
 			log_info("collector %s is sampling again", c->name);
 		c->up = !err;
