@@ -378,9 +378,11 @@ static int start_collectors(int *stats_fd)
 		(*c)->up = true;
 	}
 	/*
-	 * Loading parsed the kernel's BTF (megabytes, once per skeleton) and freed it; give
-	 * that heap back to the system instead of keeping it resident for the daemon's life.
+	 * Loading parsed the kernel's BTF (megabytes, once per skeleton, and once more for the
+	 * collectors' own questions): free ours and give that heap back to the system instead
+	 * of keeping it resident for the daemon's life.
 	 */
+	loader__release_btf();
 	malloc_trim(0);
 	return 0;
 }
