@@ -8,6 +8,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "block.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -64,29 +65,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct kpulse_block_stats);
 } block_stats SEC(".maps");
-
-static __always_inline __u64 log2_u64(__u64 v)
-{
-	__u64 r = 0, shift;
-
-	shift = (v > 0xffffffff) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
 
 static __always_inline __u32 op_of(__u32 cmd_flags)
 {
@@ -195,25 +173,19 @@ static __always_inline int handle_complete(struct request *rq, unsigned int nr_b
 		return 0; /* no disk (a passthrough queue): nothing to name it by */
 	hk.dev = (__u32)RQ_READ(btf, disk, major) << 20 | (__u32)RQ_READ(btf, disk, first_minor);
 	hk.op = op_of(RQ_READ(btf, rq, cmd_flags));
-	h = bpf_map_lookup_elem(&block_hist, &hk);
+	h = kpulse_map_lookup_or_zero(&block_hist, &hk, struct kpulse_block_hist);
 	if (!h) {
-		struct kpulse_block_hist zero = {};
-
-		bpf_map_update_elem(&block_hist, &hk, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&block_hist, &hk);
-		if (!h) {
-			stat_add(0);
-			return 0;
-		}
+		stat_add(0);
+		return 0;
 	}
 	us = ns / 1000;
-	slot = us ? log2_u64(us) + 1 : 0;
+	slot = kpulse_log2_slot(us);
 	if (slot > KPULSE_BLOCK_LAT_BOUNDS)
 		slot = KPULSE_BLOCK_LAT_BOUNDS;
 	h->lat_slots[slot]++;
 	/* Smallest bucket that holds it: bytes <= 2^(9 + slot). */
 	slot = bytes > (1u << KPULSE_BLOCK_SIZE_MIN_SHIFT)
-		       ? log2_u64(bytes - 1) + 1 - KPULSE_BLOCK_SIZE_MIN_SHIFT
+		       ? kpulse_log2_slot_exact(bytes) - KPULSE_BLOCK_SIZE_MIN_SHIFT
 		       : 0;
 	if (slot > KPULSE_BLOCK_SIZE_BOUNDS)
 		slot = KPULSE_BLOCK_SIZE_BOUNDS;

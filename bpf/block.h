@@ -3,6 +3,8 @@
 #ifndef KPULSE_BLOCK_H
 #define KPULSE_BLOCK_H
 
+#include "kpulse.h"
+
 /* What a request does (req_op(rq)): the four the issue names, and everything else. */
 enum kpulse_block_op {
 	KPULSE_BLOCK_READ,

@@ -218,7 +218,7 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 	struct snapshot *s = snapstore__current(h->store, NULL);
 	const char *accept, *encoding;
 	bool om, gz;
-	struct snap_bytes *b;
+	const struct snap_bytes *b;
 	struct MHD_Response *r;
 	mhd_result ret;
 
@@ -230,8 +230,16 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	om = negotiate__format(accept) == NEGOTIATE_OPENMETRICS;
 	gz = negotiate__gzip(encoding);
-	b = &s->body[om ? (gz ? SNAP_OPENMETRICS_GZIP : SNAP_OPENMETRICS)
-			: (gz ? SNAP_TEXT_GZIP : SNAP_TEXT)];
+	/* The first scrape of the tick that wants this body renders it, for all the others. */
+	if (snapshot__body(s,
+			   om ? (gz ? SNAP_OPENMETRICS_GZIP : SNAP_OPENMETRICS)
+			      : (gz ? SNAP_TEXT_GZIP : SNAP_TEXT),
+			   &b)) {
+		snapshot__put(s);
+		say(h, HTTPD_LOG_ERROR, "failed to render /metrics: out of memory");
+		return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+				 "kpulse is out of memory\n");
+	}
 	/* Zero copy: the response holds a snapshot reference until it has been sent. */
 	r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data,
 								   release_snapshot, s);

@@ -86,6 +86,7 @@ static const char *const op_names[KPULSE_BLOCK_NOPS] = {"read", "write", "flush"
 struct block {
 	struct block_bpf *skel;
 	const char *sysfs;
+	const char *pin_path;
 	struct filter filter;
 	int ncpus;
 	struct kpulse_block_hist *vals; /* one per possible CPU */
@@ -95,8 +96,9 @@ struct block {
 	double size_bounds[KPULSE_BLOCK_SIZE_BOUNDS];
 };
 
-static int load_attach(struct block *b, const struct kpulse_config *cfg, bool use_btf)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct block *b = ctx;
 	struct block_bpf *skel;
 	int err;
 
@@ -105,17 +107,14 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	if (!skel)
 		return -errno;
 	/* Configure: one twin of each tracepoint, map sizes, pinned maps */
-	bpf_program__set_autoload(skel->progs.block_rq_issue_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_complete_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_issue_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_complete_raw, !use_btf);
+	*use_btf = loader__choose_twins(skel->obj, *use_btf);
 	skel->rodata->queue_flag_stats = b->queue_flag_stats;
 	skel->rodata->rqf_stats = b->rqf_stats;
 	err = bpf_map__set_max_entries(skel->maps.block_inflight, inflight_max ? inflight_max : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.block_hist, hist_max ? hist_max : 1);
 	if (!err)
-		err = loader__pin_maps(skel->obj, cfg->pin_path);
+		err = loader__pin_maps(skel->obj, b->pin_path);
 	if (err)
 		return err;
 	/* Load & verify BPF programs */
@@ -126,6 +125,14 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	return block_bpf__attach(skel);
 }
 
+static void unload(void *ctx)
+{
+	struct block *b = ctx;
+
+	block_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
 /*
  * Where the running kernel stamps a request's issue time itself (QUEUE_FLAG_STATS on its
  * queue, RQF_STATS on the request): the bits, from its BTF. Without them every request is
@@ -133,13 +140,13 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
  */
 static void kernel_stamps(struct block *b)
 {
+	const struct btf *btf;
 	long long q = -1, r = -1;
-	struct btf *btf;
 
 	b->queue_flag_stats = b->rqf_stats = -1;
 	if (own_clock)
 		return;
-	btf = btf__load_vmlinux_btf();
+	btf = loader__vmlinux_btf();
 	if (!btf)
 		return;
 	if (!loader__btf_enum_value(btf, "QUEUE_FLAG_STATS", &q) &&
@@ -148,23 +155,22 @@ static void kernel_stamps(struct block *b)
 		b->queue_flag_stats = (int)q;
 		b->rqf_stats = (int)r;
 	} else {
-		log_info("block: this kernel's BTF has no QUEUE_FLAG_STATS/__RQF_STATS; every "
+		log_info("this kernel's BTF has no QUEUE_FLAG_STATS/__RQF_STATS; every "
 			 "request is timed from the in-flight map");
 	}
-	btf__free(btf);
 }
 
 static int block_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct block *b = calloc(1, sizeof(*b));
 	char why[512];
-	bool use_btf;
 	int err, i;
 
 	if (!b)
 		return -ENOMEM;
 	c->priv = b;
 	b->sysfs = cfg->sysfs;
+	b->pin_path = cfg->pin_path;
 	if (disk__filter_init(&b->filter, why, sizeof(why))) {
 		log__reason("--collector.disk.device-include/-exclude: %s", why);
 		return -EINVAL;
@@ -181,14 +187,7 @@ static int block_init(struct collector *c, const struct kpulse_config *cfg)
 	for (i = 0; i < KPULSE_BLOCK_SIZE_BOUNDS; i++)
 		b->size_bounds[i] = ldexp(1, KPULSE_BLOCK_SIZE_MIN_SHIFT + i);
 	kernel_stamps(b);
-	use_btf =
-		loader__probe_tp_btf("block_rq_issue") && loader__probe_tp_btf("block_rq_complete");
-	err = load_attach(b, cfg, use_btf);
-	if (err && use_btf) {
-		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
-		block_bpf__destroy(b->skel);
-		err = load_attach(b, cfg, false);
-	}
+	err = loader__load_twins(load_attach, unload, b, NULL);
 	if (err)
 		log__reason("failed to load and attach the programs: %s", strerror(-err));
 	return err;
@@ -244,7 +243,7 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 {
 	struct block *b = c->priv;
 	struct bpf_map *map = b->skel->maps.block_hist;
-	struct kpulse_block_key key, next, *keys;
+	struct kpulse_block_key key, *keys;
 	uint64_t untimed_n = 0, lost_n = 0;
 	size_t n = 0, i;
 	char name[64];
@@ -265,10 +264,12 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 	keys = calloc(bpf_map__max_entries(map), sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next));
-	     !err && n < bpf_map__max_entries(map);
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next)))
-		keys[n++] = key = next;
+	loader__for_each_entry(map, &key, NULL, 0, err)
+	{
+		if (n == bpf_map__max_entries(map))
+			break;
+		keys[n++] = key;
+	}
 	for (i = 0; i < n; i++) {
 		if (keys[i].op >= KPULSE_BLOCK_NOPS)
 			continue;

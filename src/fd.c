@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,7 +568,7 @@ static int cmp_nfds_desc(const void *a, const void *b)
 
 	if (x->use.nfds != y->use.nfds)
 		return x->use.nfds > y->use.nfds ? -1 : 1;
-	return strncmp(x->name.comm, y->name.comm, KPULSE_FD_COMM_LEN);
+	return strncmp(x->name.comm, y->name.comm, KPULSE_COMM_LEN);
 }
 
 /* Open/limit, the share of its descriptor budget a process uses. */
@@ -585,14 +584,14 @@ static double limit_ratio(__u64 nfds, __u64 limit)
 static bool is_watched(const struct kpulse_config *cfg, const char *comm)
 {
 	for (size_t i = 0; i < cfg->nwatch; i++)
-		if (!strncmp(cfg->watch[i], comm, KPULSE_FD_COMM_LEN))
+		if (!strncmp(cfg->watch[i], comm, KPULSE_COMM_LEN))
 			return true;
 	return false;
 }
 
 static void add_top(const struct kpulse_fd_top *top, struct mset *out)
 {
-	char pid[16], uid[16], comm[KPULSE_FD_COMM_LEN], exe[METRIC_VALUE_MAX];
+	char pid[16], uid[16], comm[KPULSE_COMM_LEN], exe[METRIC_VALUE_MAX];
 
 	snprintf(pid, sizeof(pid), "%u", top->tgid);
 	snprintf(uid, sizeof(uid), "%u", top->uid);
@@ -632,7 +631,7 @@ static int add_processes(struct fd *f, struct mset *out)
 	/* names_out[] is ours until the next walk: sort it in place. */
 	n = w->names < KPULSE_FD_NAMES_MAX ? w->names : KPULSE_FD_NAMES_MAX;
 	for (i = 0; i < n; i++)
-		names[i].name.comm[KPULSE_FD_COMM_LEN - 1] = '\0';
+		names[i].name.comm[KPULSE_COMM_LEN - 1] = '\0';
 	qsort(names, n, sizeof(*names), cmp_nfds_desc);
 	for (i = 0, shown = 0; i < n; i++) {
 		const struct kpulse_fd_name_use *u = &names[i];
@@ -649,7 +648,7 @@ static int add_processes(struct fd *f, struct mset *out)
 		bool seen = false;
 
 		for (i = 0; i < n && !seen; i++)
-			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_FD_COMM_LEN);
+			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_COMM_LEN);
 		if (!seen) {
 			mset__add(out, &process_open_fds, 0, f->cfg->watch[wi]);
 			mset__add(out, &process_limit_ratio, 0, f->cfg->watch[wi]);
@@ -703,57 +702,15 @@ static int fd_sample(struct collector *c, const struct tick *t, struct mset *out
 	return err;
 }
 
-/*
- * Detaching a syscall tracepoint's last perf event waits for a tracepoint grace period
- * (perf_trace_event_unreg() → tracepoint_synchronize_unregister()) under event_mutex:
- * one after the other, our ~50 links kept shutdown waiting 3.3 s on this machine. Detached
- * from many threads at once, the parts outside the mutex overlap: 1.7 s.
- */
-#define DETACH_THREADS 64
-
-struct detach_job {
-	struct bpf_object_skeleton *s;
-	int first;
-};
-
-static void *detach_some(void *arg)
-{
-	struct detach_job *job = arg;
-
-	for (int i = job->first; i < job->s->prog_cnt; i += DETACH_THREADS) {
-		bpf_link__destroy(*job->s->progs[i].link);
-		*job->s->progs[i].link = NULL;
-	}
-	return NULL;
-}
-
-static void detach_all(struct fd_bpf *skel)
-{
-	struct detach_job jobs[DETACH_THREADS];
-	pthread_t tids[DETACH_THREADS];
-	bool started[DETACH_THREADS] = {};
-
-	if (!skel || !skel->skeleton)
-		return;
-	for (int t = 0; t < DETACH_THREADS; t++) {
-		jobs[t] = (struct detach_job){.s = skel->skeleton, .first = t};
-		started[t] = !pthread_create(&tids[t], NULL, detach_some, &jobs[t]);
-		if (!started[t])
-			detach_some(&jobs[t]); /* no thread: do its share here */
-	}
-	for (int t = 0; t < DETACH_THREADS; t++)
-		if (started[t])
-			pthread_join(tids[t], NULL);
-}
-
 static void fd_destroy(struct collector *c)
 {
 	struct fd *f = c->priv;
 
 	if (!f)
 		return;
-	if (fd_syscalls)
-		detach_all(f->skel);
+	/* ~50 classic syscall tracepoints: one after the other they take seconds to detach. */
+	if (fd_syscalls && f->skel)
+		loader__detach_parallel(f->skel->skeleton);
 	fd_bpf__destroy(f->skel);
 	free(f->vals);
 	free(f);

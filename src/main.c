@@ -378,9 +378,11 @@ static int start_collectors(int *stats_fd)
 		(*c)->up = true;
 	}
 	/*
-	 * Loading parsed the kernel's BTF (megabytes, once per skeleton) and freed it; give
-	 * that heap back to the system instead of keeping it resident for the daemon's life.
+	 * Loading parsed the kernel's BTF (megabytes, once per skeleton, and once more for the
+	 * collectors' own questions): free ours and give that heap back to the system instead
+	 * of keeping it resident for the daemon's life.
 	 */
+	loader__release_btf();
 	malloc_trim(0);
 	return 0;
 }
@@ -430,7 +432,7 @@ static int run_loop(struct sampler *s, const sigset_t *stop)
 		if (wait_until(next, stop))
 			return 0;
 		if (sampler__tick(s))
-			log_error("failed to render metrics: out of memory");
+			log_error("failed to publish the metrics of this tick: out of memory");
 		next += cfg.interval_ns;
 		now = mono_now_ns();
 		if (next <= now) /* a tick overran: skip the missed deadlines, do not burst */

@@ -284,12 +284,12 @@ static bool hook_wanted(const struct net *n, size_t i)
 	       (hooks[i].need == HOOK_PORTS && n->nports);
 }
 
-/* Load program @name? Twins carry a _btf or _raw suffix; only the chosen kind loads. */
-static bool program_wanted(const struct net *n, const char *name, bool use_btf)
+/* Load program @name? Both twins of a hook the configuration needs, nothing else. */
+static bool program_wanted(const struct net *n, const char *name)
 {
 	size_t len = strlen(name), h;
 
-	if (len < 4 || strcmp(name + len - 4, use_btf ? "_btf" : "_raw"))
+	if (len < 4)
 		return false;
 	for (h = 0; h < NHOOKS; h++)
 		if (strlen(hooks[h].tp) == len - 4 && !strncmp(name, hooks[h].tp, len - 4))
@@ -306,8 +306,9 @@ static bool has_tracepoint(const struct btf *vmlinux, const char *tp)
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 }
 
-static int load_attach(struct net *n, bool use_btf)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct net *n = ctx;
 	struct bpf_program *p;
 	int err, i;
 
@@ -320,10 +321,11 @@ static int load_attach(struct net *n, bool use_btf)
 	{
 		bool load = p == n->skel->progs.net_ns_iter
 				    ? all_namespaces
-				    : program_wanted(n, bpf_program__name(p), use_btf);
+				    : program_wanted(n, bpf_program__name(p));
 
 		bpf_program__set_autoload(p, load);
 	}
+	*use_btf = loader__choose_twins(n->skel->obj, *use_btf);
 	n->skel->rodata->self_netns = n->self_netns;
 	n->skel->rodata->nwatch = (__u32)n->nports;
 	for (i = 0; i < (int)n->nports; i++)
@@ -340,6 +342,14 @@ static int load_attach(struct net *n, bool use_btf)
 	if (err)
 		log__reason("failed to attach the programs: %s", strerror(-err));
 	return err;
+}
+
+static void unload(void *ctx)
+{
+	struct net *n = ctx;
+
+	net_bpf__destroy(n->skel);
+	n->skel = NULL;
 }
 
 /*
@@ -410,10 +420,9 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	char path[512], err_text[512];
-	struct btf *vmlinux;
+	const struct btf *vmlinux;
 	struct stat st;
 	bool use_btf;
-	size_t h;
 	int err;
 
 	if (!n)
@@ -470,7 +479,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 			log_warn("no per-cgroup bytes: %s", err_text);
 	}
 	/* sock_{send,recv}_length came with Linux 6.3; older kernels get the rest. */
-	vmlinux = btf__load_vmlinux_btf();
+	vmlinux = loader__vmlinux_btf();
 	if (!vmlinux) {
 		err = -errno;
 		log__reason("failed to load the kernel's BTF: %s", strerror(-err));
@@ -483,20 +492,9 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		cgacct__free(&n->acct);
 		n->cgroups_ok = false;
 	}
-	btf__free(vmlinux);
 
 	unpin_old_maps(cfg->pin_path);
-	use_btf = true;
-	for (h = 0; h < NHOOKS; h++)
-		if (hook_wanted(n, h))
-			use_btf &= loader__probe_tp_btf(hooks[h].tp);
-	err = load_attach(n, use_btf);
-	if (err && use_btf) {
-		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
-		net_bpf__destroy(n->skel);
-		use_btf = false;
-		err = load_attach(n, false);
-	}
+	err = loader__load_twins(load_attach, unload, n, &use_btf);
 	if (err) {
 		log__reason("failed to load and attach the programs: %s", strerror(-err));
 		return err;
@@ -749,18 +747,15 @@ static int sample_tcp(struct net *n, struct mset *out)
 {
 	const int ns = all_namespaces;
 	struct kpulse_net_tcp self = {};
-	__u32 key, next;
+	__u32 key;
 	char netns[16];
 	int err, cpu;
 
-	for (err = bpf_map__get_next_key(n->skel->maps.net_tcp, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(n->skel->maps.net_tcp, &key, &next, sizeof(next))) {
+	loader__for_each_entry(n->skel->maps.net_tcp, &key, n->tvals, sizeof(*n->tvals) * n->ncpus,
+			       err)
+	{
 		struct kpulse_net_tcp s = {};
 
-		key = next;
-		if (bpf_map__lookup_elem(n->skel->maps.net_tcp, &key, sizeof(key), n->tvals,
-					 sizeof(*n->tvals) * n->ncpus, 0))
-			continue;
 		for (cpu = 0; cpu < n->ncpus; cpu++) {
 			s.retransmits += n->tvals[cpu].retransmits;
 			s.resets_sent += n->tvals[cpu].resets_sent;

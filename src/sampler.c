@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One tick: sample the collectors, add the sampler's own families, render each format once,
- * publish. */
+/* One tick: sample the collectors, add the sampler's own families, publish the set for
+ * scrapes to render. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "clock.h"
-#include "expfmt.h"
-#include "gzip.h"
 #include "log.h"
 #include "rate.h"
 #include "sampler.h"
@@ -73,14 +71,13 @@ int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct sna
 	s->history_full = false;
 	s->prev_ns = 0;
 	s->seq = 0;
-	s->set = mset__new();
-	return s->set ? 0 : -ENOMEM;
+	s->set = NULL;
+	return 0;
 }
 
 void sampler__destroy(struct sampler *s)
 {
-	mset__free(s->set);
-	s->set = NULL;
+	s->set = NULL; /* each tick's set went to the store */
 }
 
 /*
@@ -117,22 +114,6 @@ static void sample_collector(struct sampler *s, struct collector *c, uint64_t se
 	mset__add(set, &collector_duration, c->duration_s, c->name);
 }
 
-/* Render @set with @encode into @plain, and its gzip compression into @gz. */
-static int render_body(const struct mset *set, int (*encode)(const struct mset *, struct buf *),
-		       struct snap_bytes *plain, struct snap_bytes *gz)
-{
-	struct buf b = {};
-	int err;
-
-	err = encode(set, &b);
-	plain->data = buf__steal(&b, &plain->len);
-	if (err || !plain->data) {
-		buf__free(&b);
-		return err ? err : -ENOMEM;
-	}
-	return gzip__compress(plain->data, plain->len, &gz->data, &gz->len);
-}
-
 /* Keep this tick in the history and add the peaks of the window to @s->set. */
 static void record_history(struct sampler *s, const struct timespec *wall)
 {
@@ -156,11 +137,12 @@ int sampler__tick(struct sampler *s)
 	uint64_t now = mono_now_ns();
 	struct timespec wall;
 	struct collector *const *c;
-	struct snapshot *snap;
 	int err;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
-	mset__reset(s->set);
+	s->set = snapstore__take_set(s->store);
+	if (!s->set)
+		return -ENOMEM;
 	for (c = kpulse_collectors; *c; c++)
 		if ((*c)->enabled)
 			sample_collector(s, *c, s->seq, s->set);
@@ -171,18 +153,8 @@ int sampler__tick(struct sampler *s)
 	s->prev_ns = now;
 	s->seq++;
 
-	snap = snapshot__new(now);
-	if (!snap)
-		return -ENOMEM;
-	err = render_body(s->set, expfmt__text, &snap->body[SNAP_TEXT],
-			  &snap->body[SNAP_TEXT_GZIP]);
-	if (!err)
-		err = render_body(s->set, expfmt__openmetrics, &snap->body[SNAP_OPENMETRICS],
-				  &snap->body[SNAP_OPENMETRICS_GZIP]);
-	if (err) {
-		snapshot__put(snap);
-		return err;
-	}
-	snapstore__publish(s->store, snap, mono_now_ns());
-	return 0;
+	/* Rendering waits for a scrape: a tick nobody scrapes renders nothing. */
+	err = snapstore__publish(s->store, s->set, now, mono_now_ns());
+	s->set = NULL;
+	return err;
 }

@@ -18,6 +18,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "collector.h"
+#include "loader.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -181,7 +182,7 @@ static void set_hook(__u32 prog_id, const char *kind, const char *name)
 }
 
 /* A link fd: raw_tp, tp_btf (tracing) and iterator links say what they attach to. */
-static void link_hook(int fd, struct btf **vmlinux)
+static void link_hook(int fd)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
@@ -199,17 +200,14 @@ static void link_hook(int fd, struct btf **vmlinux)
 		set_hook(info.prog_id, "iter", name);
 		break;
 	case BPF_LINK_TYPE_TRACING: {
+		const struct btf *vmlinux = loader__vmlinux_btf();
 		const struct btf_type *t;
 		const char *n;
 
-		if (!*vmlinux)
-			*vmlinux = btf__load_vmlinux_btf();
-		if (libbpf_get_error(*vmlinux)) {
-			*vmlinux = NULL;
+		if (!vmlinux)
 			return;
-		}
-		t = btf__type_by_id(*vmlinux, info.tracing.target_btf_id);
-		n = t ? btf__name_by_offset(*vmlinux, t->name_off) : NULL;
+		t = btf__type_by_id(vmlinux, info.tracing.target_btf_id);
+		n = t ? btf__name_by_offset(vmlinux, t->name_off) : NULL;
 		if (!n)
 			return;
 		if (info.tracing.attach_type == BPF_TRACE_RAW_TP) {
@@ -247,7 +245,6 @@ static void perf_hook(int fd)
 static void scan_fds(void)
 {
 	char path[64], target[64];
-	struct btf *vmlinux = NULL;
 	struct dirent *e;
 	int pass;
 	DIR *d;
@@ -271,13 +268,12 @@ static void scan_fds(void)
 			if (pass == 0 && !strcmp(target, "anon_inode:bpf-prog"))
 				add_prog(fd);
 			else if (pass == 1 && !strcmp(target, "anon_inode:bpf_link"))
-				link_hook(fd, &vmlinux);
+				link_hook(fd);
 			else if (pass == 1 && !strcmp(target, "anon_inode:[perf_event]"))
 				perf_hook(fd);
 		}
 		closedir(d);
 	}
-	btf__free(vmlinux);
 }
 
 /* Process start: /proc/self/stat field 22 (clock ticks after boot) + btime. */

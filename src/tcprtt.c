@@ -109,8 +109,7 @@ static int load_attach(struct tcprtt *r)
 	if (err)
 		return err;
 	/* Attach the iterator (it runs only when read) */
-	skel->links.tcprtt = bpf_program__attach_iter(skel->progs.tcprtt, NULL);
-	return skel->links.tcprtt ? 0 : -errno;
+	return tcprtt_bpf__attach(skel);
 }
 
 static int tcprtt_init(struct collector *c, const struct kpulse_config *cfg)

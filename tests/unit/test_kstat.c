@@ -49,14 +49,11 @@ TEST(psi_lines)
 		struct psi p;
 		int err = psi__parse(cases[i].in, &p);
 
-		if (err != cases[i].err || p.present != cases[i].present ||
-		    (p.present & 1 && p.total_us[PSI_SOME] != cases[i].some) ||
-		    (p.present & 2 && p.total_us[PSI_FULL] != cases[i].full)) {
-			printf("  psi__parse(%zu) = %d, present %u, some %llu, full %llu\n", i, err,
-			       p.present, (unsigned long long)p.total_us[0],
-			       (unsigned long long)p.total_us[1]);
-			h_failed_now = 1;
-		}
+		CHECKF(err == cases[i].err && p.present == cases[i].present &&
+			       (!(p.present & 1) || p.total_us[PSI_SOME] == cases[i].some) &&
+			       (!(p.present & 2) || p.total_us[PSI_FULL] == cases[i].full),
+		       "psi__parse(%zu) = %d, present %u, some %llu, full %llu", i, err, p.present,
+		       (unsigned long long)p.total_us[0], (unsigned long long)p.total_us[1]);
 	}
 	CHECK_STR(psi_kind__name(PSI_SOME), "some");
 	CHECK_STR(psi_kind__name(PSI_FULL), "full");

@@ -235,11 +235,9 @@ TEST(accept_negotiation)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (negotiate__format(cases[i].accept) != cases[i].want) {
-			printf("  Accept: %s: expected %s\n", cases[i].accept ?: "(none)",
-			       cases[i].want == OM ? "OpenMetrics" : "text");
-			h_failed_now = 1;
-		}
+		CHECKF(negotiate__format(cases[i].accept) == cases[i].want,
+		       "Accept: %s: expected %s", cases[i].accept ?: "(none)",
+		       cases[i].want == OM ? "OpenMetrics" : "text");
 	}
 }
 
@@ -270,11 +268,9 @@ TEST(accept_encoding_negotiation)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (negotiate__gzip(cases[i].ae) != cases[i].gzip) {
-			printf("  Accept-Encoding: %s: expected gzip %s\n", cases[i].ae ?: "(none)",
-			       cases[i].gzip ? "yes" : "no");
-			h_failed_now = 1;
-		}
+		CHECKF(negotiate__gzip(cases[i].ae) == cases[i].gzip,
+		       "Accept-Encoding: %s: expected gzip %s", cases[i].ae ?: "(none)",
+		       cases[i].gzip ? "yes" : "no");
 	}
 }
 
