@@ -100,6 +100,16 @@ static bool drop_cut_line(const char *path, struct procfs_buf *b)
 	return len > 0;
 }
 
+ssize_t procfs__read_fd(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 static void release_kept(struct procfs_buf *b)
 {
 	if (b->kept_fd)
@@ -134,6 +144,19 @@ static int open_kept(const char *path, struct procfs_buf *b, bool keep, bool *ke
 	return fd;
 }
 
+/* The next bytes of @fd: a pread at @off if @kept, else a read; -errno on failure. */
+static ssize_t read_at(int fd, void *buf, size_t len, bool kept, size_t off)
+{
+	ssize_t n;
+
+	if (!kept)
+		return procfs__read_fd(fd, buf, len);
+	do
+		n = pread(fd, buf, len, off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 /*
  * Read the file at @fd into @b to its end: from offset 0 with pread if @kept (the kernel
  * generates the file afresh for a read at 0), else with read on a new descriptor.
@@ -152,22 +175,13 @@ static int read_whole(int fd, struct procfs_buf *b, bool kept)
 			char c;
 
 			/* Full: one more byte means the file is larger than we read. */
-			n = kept ? pread(fd, &c, 1, b->len) : read(fd, &c, 1);
-			if (n > 0)
-				return -EFBIG;
-			if (n < 0 && errno == EINTR)
-				continue;
-			return n < 0 ? -errno : 0;
+			n = read_at(fd, &c, 1, kept, b->len);
+			return n > 0 ? -EFBIG : (int)n;
 		}
 		/* procfs files are generated per read(): read to EOF, keep one byte for NUL. */
-		n = kept ? pread(fd, b->data + b->len, b->cap - b->len - 1, b->len)
-			 : read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return 0;
+		n = read_at(fd, b->data + b->len, b->cap - b->len - 1, kept, b->len);
+		if (n <= 0)
+			return (int)n;
 		b->len += n;
 	}
 }
