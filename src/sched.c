@@ -338,6 +338,26 @@ static bool idle_time_matches(struct sched *s, char *why, size_t len)
 	return checked > 0;
 }
 
+/*
+ * Run sched_seed once over every task, now that sched_switch is attached: from here on
+ * each task's next run-queue wait is recorded whole, also one that began before kpulse
+ * started (see bpf/sched.bpf.c).
+ */
+static int seed_tasks(struct sched_bpf *skel)
+{
+	struct bpf_link *link = bpf_program__attach(skel->progs.sched_seed);
+	char *buf = NULL;
+	size_t cap = 0, len;
+	int err;
+
+	if (!link)
+		return -errno;
+	err = loader__read_iter(link, &buf, &cap, &len);
+	free(buf);
+	bpf_link__destroy(link);
+	return err;
+}
+
 static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long long tick_off)
 {
 	struct sched_bpf *skel;
@@ -358,6 +378,7 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long lo
 	skel->rodata->rq_from_sched_info = !wakeup_hooks;
 	skel->rodata->charge_cgroups = s->cg_ok;
 	skel->rodata->tick_sched_off = tick_off;
+	bpf_program__set_autoload(skel->progs.sched_seed, !wakeup_hooks);
 	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
 	skel->rodata->nwatch = s->cfg->nwatch;
 	for (i = 0; i < s->cfg->nwatch; i++)
@@ -401,7 +422,7 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long lo
 		if (!*progs[i].link)
 			return -errno;
 	}
-	return 0;
+	return bpf_program__autoload(skel->progs.sched_seed) ? seed_tasks(skel) : 0;
 }
 
 static int sched_init(struct collector *c, const struct kpulse_config *cfg)
