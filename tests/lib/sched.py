@@ -181,10 +181,9 @@ def workload(name):
     return path
 
 
-def start_workload(name, *args, cgroup=None, cpus=None, idle=False):
+def start_workload(name, *args, cgroup=None, cpus=None):
     """Run the workload @name with @args in the background, in a process group of its own
-    (killed with its children at cleanup), pinned to @cpus if given, at SCHED_IDLE (it runs
-    only when nothing else on its CPU wants to) with @idle; returns its pid.
+    (killed with its children at cleanup), pinned to @cpus if given; returns its pid.
 
     With @cgroup (a v2 path like "/kpulse-test-1/a") it is moved there while it sleeps,
     before exec: a task moved while it runs would take the rest of its current run on the
@@ -199,8 +198,6 @@ def start_workload(name, *args, cgroup=None, cpus=None, idle=False):
             os.setpgid(0, 0)
             if cpus is not None:
                 os.sched_setaffinity(0, cpus)
-            if idle:
-                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
             os.read(r, 1)
             os.execv(path, [path, *map(str, args)])
         finally:
