@@ -231,7 +231,8 @@ $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/bench/floor.skel.h
 	$(call msg,BENCH-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -iquote $(OUTPUT)/bench $< $(LDLIBS) -o $@
 
-bench-progs: $(BENCH_PROGS)
+# tests/workloads/sleepers too: the many idle processes of make bench's scaling section.
+bench-progs: $(BENCH_PROGS) $(OUTPUT)/workloads/sleepers
 
 # make bench: what the history adds to a tick (record, peaks, rendering their _max).
 $(OUTPUT)/bench/history_tick: tests/bench/history_tick.c $(OUTPUT)/libkpulse.a

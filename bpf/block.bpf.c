@@ -8,6 +8,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "block.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -24,12 +25,25 @@ char LICENSE[] SEC("license") = "GPL";
 #define REQ_OP_FLUSH 2
 #define REQ_OP_DISCARD 3
 #define REQ_OP_SECURE_ERASE 5
+#define REQ_OP_DRV_IN 34
+#define REQ_OP_DRV_OUT 35
 
 /*
- * Requests in flight, keyed by the request's address. An LRU: when it is full the entry
- * issued longest ago goes (a request whose completion was never traced cannot pile up);
- * a request that loses its entry is counted in kpulse_block_stats.untimed when it
- * completes. max_entries from --collector.block.inflight-max.
+ * Set by src/block.c from the running kernel's BTF (the enumerators are in an anonymous
+ * enum, out of CO-RE's reach): the bit of QUEUE_FLAG_STATS in request_queue::queue_flags
+ * and of __RQF_STATS in request::rq_flags; -1 where the kernel has neither, and every
+ * request is then timed from block_inflight.
+ */
+const volatile int queue_flag_stats = -1;
+const volatile int rqf_stats = -1;
+
+/*
+ * Requests in flight that the kernel does not stamp itself (on a queue without
+ * QUEUE_FLAG_STATS: no writeback throttling, iolatency or iocost on it), keyed by the
+ * request's address. An LRU: when it is full the entry issued longest ago goes (a request
+ * whose completion was never traced cannot pile up); a request that loses its entry is
+ * counted in kpulse_block_stats.untimed when it completes. max_entries from
+ * --collector.block.inflight-max.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -51,29 +65,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct kpulse_block_stats);
 } block_stats SEC(".maps");
-
-static __always_inline __u64 log2_u64(__u64 v)
-{
-	__u64 r = 0, shift;
-
-	shift = (v > 0xffffffff) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
 
 static __always_inline __u32 op_of(__u32 cmd_flags)
 {
@@ -107,64 +98,94 @@ static __always_inline void stat_add(int untimed)
 		s->lost++;
 }
 
+/* Is @op (req_op()) a passthrough command, which the kernel never stamps at issue? */
+static __always_inline bool op_is_passthrough(__u32 op)
+{
+	return op == REQ_OP_DRV_IN || op == REQ_OP_DRV_OUT;
+}
+
+/*
+ * Issue: right after this tracepoint blk_mq_start_request() stamps rq->io_start_time_ns
+ * itself on a queue with QUEUE_FLAG_STATS (set by writeback throttling, on by default on
+ * every multi-queue disk without BFQ, and by iolatency and iocost), and marks the request
+ * RQF_STATS. Such a request costs nothing here: no clock read, no map. Only the others are
+ * stamped and kept in block_inflight.
+ */
 static __always_inline int handle_issue(struct request *rq, bool btf)
 {
 	struct kpulse_block_start start;
-	__u64 key = (__u64)rq;
+	__u64 key = (__u64)rq, qflags;
+	__u32 op;
 
+	op = RQ_READ(btf, rq, cmd_flags) & REQ_OP_MASK;
+	if (queue_flag_stats >= 0 && !op_is_passthrough(op)) {
+		qflags = btf ? rq->q->queue_flags : BPF_CORE_READ(rq, q, queue_flags);
+		if (qflags & (1ULL << (queue_flag_stats & 63)))
+			return 0;
+	}
 	start.bytes = RQ_READ(btf, rq, __data_len);
-	start.alloc_ns = RQ_READ(btf, rq, start_time_ns);
 	start.issue_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&block_inflight, &key, &start, BPF_ANY);
 	return 0;
 }
 
-static __always_inline int handle_complete(struct request *rq, bool btf)
+/*
+ * Completion of @nr_bytes of the request. Only the one that ends it counts (a partial
+ * completion is traced once per piece), as /proc/diskstats counts a request once, when it
+ * ends. One clock read; the issue time and size come from the request itself when the
+ * kernel stamped it (RQF_STATS), else from block_inflight.
+ */
+static __always_inline int handle_complete(struct request *rq, unsigned int nr_bytes, bool btf)
 {
 	struct kpulse_block_key hk = {};
 	struct kpulse_block_hist *h;
 	struct kpulse_block_start *s;
 	struct gendisk *disk;
-	__u64 key = (__u64)rq, now, ns, us, bytes, slot, queued;
+	__u64 key = (__u64)rq, now, issue, alloc, ns, us, bytes, slot, queued;
 
-	s = bpf_map_lookup_elem(&block_inflight, &key);
-	if (!s) {
-		stat_add(1);
-		return 0;
-	}
+	if (nr_bytes < RQ_READ(btf, rq, __data_len))
+		return 0; /* more of it to come */
 	now = bpf_ktime_get_ns();
-	ns = now > s->issue_ns ? now - s->issue_ns : 0;
-	bytes = s->bytes;
-	/* Both stamps are CLOCK_MONOTONIC; the kernel may reuse a plug's cached time for the
-	 * allocation stamp, which is never later than the real one. */
-	queued = s->alloc_ns && s->issue_ns > s->alloc_ns ? s->issue_ns - s->alloc_ns : 0;
-	/* A partial completion is traced again for the rest: only the first one counts. */
-	bpf_map_delete_elem(&block_inflight, &key);
+	if (rqf_stats >= 0 && (RQ_READ(btf, rq, rq_flags) & (1U << (rqf_stats & 31)))) {
+		issue = RQ_READ(btf, rq, io_start_time_ns);
+		bytes = (__u64)RQ_READ(btf, rq, stats_sectors) << 9;
+	} else {
+		s = bpf_map_lookup_elem(&block_inflight, &key);
+		if (!s) {
+			stat_add(1);
+			return 0;
+		}
+		issue = s->issue_ns;
+		bytes = s->bytes;
+		bpf_map_delete_elem(&block_inflight, &key);
+	}
+	ns = now > issue ? now - issue : 0;
+	/*
+	 * rq->start_time_ns: set when the request entered the block layer, if the queue keeps
+	 * I/O statistics (the stamp /proc/diskstats measures from). The kernel may stamp both
+	 * from a plug's cached time, never later than the real one.
+	 */
+	alloc = RQ_READ(btf, rq, start_time_ns);
+	queued = alloc && issue > alloc ? issue - alloc : 0;
 
 	disk = btf ? rq->q->disk : BPF_CORE_READ(rq, q, disk);
 	if (!disk)
 		return 0; /* no disk (a passthrough queue): nothing to name it by */
 	hk.dev = (__u32)RQ_READ(btf, disk, major) << 20 | (__u32)RQ_READ(btf, disk, first_minor);
 	hk.op = op_of(RQ_READ(btf, rq, cmd_flags));
-	h = bpf_map_lookup_elem(&block_hist, &hk);
+	h = kpulse_map_lookup_or_zero(&block_hist, &hk, struct kpulse_block_hist);
 	if (!h) {
-		struct kpulse_block_hist zero = {};
-
-		bpf_map_update_elem(&block_hist, &hk, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&block_hist, &hk);
-		if (!h) {
-			stat_add(0);
-			return 0;
-		}
+		stat_add(0);
+		return 0;
 	}
 	us = ns / 1000;
-	slot = us ? log2_u64(us) + 1 : 0;
+	slot = kpulse_log2_slot(us);
 	if (slot > KPULSE_BLOCK_LAT_BOUNDS)
 		slot = KPULSE_BLOCK_LAT_BOUNDS;
 	h->lat_slots[slot]++;
 	/* Smallest bucket that holds it: bytes <= 2^(9 + slot). */
 	slot = bytes > (1u << KPULSE_BLOCK_SIZE_MIN_SHIFT)
-		       ? log2_u64(bytes - 1) + 1 - KPULSE_BLOCK_SIZE_MIN_SHIFT
+		       ? kpulse_log2_slot_exact(bytes) - KPULSE_BLOCK_SIZE_MIN_SHIFT
 		       : 0;
 	if (slot > KPULSE_BLOCK_SIZE_BOUNDS)
 		slot = KPULSE_BLOCK_SIZE_BOUNDS;
@@ -191,11 +212,11 @@ int BPF_PROG(block_rq_issue_raw, struct request *rq)
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(block_rq_complete_btf, struct request *rq, int error, unsigned int nr_bytes)
 {
-	return handle_complete(rq, true);
+	return handle_complete(rq, nr_bytes, true);
 }
 
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(block_rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
 {
-	return handle_complete(rq, false);
+	return handle_complete(rq, nr_bytes, false);
 }

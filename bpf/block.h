@@ -3,6 +3,8 @@
 #ifndef KPULSE_BLOCK_H
 #define KPULSE_BLOCK_H
 
+#include "kpulse.h"
+
 /* What a request does (req_op(rq)): the four the issue names, and everything else. */
 enum kpulse_block_op {
 	KPULSE_BLOCK_READ,
@@ -43,18 +45,18 @@ struct kpulse_block_hist {
 	__u64 bytes;
 	/*
 	 * Time the same requests spent queued before issue: from rq->start_time_ns (set when
-	 * the request was allocated, if the queue keeps I/O statistics or has a scheduler; the
-	 * stamp /proc/diskstats measures from) to issue. Read, not clocked: no cost.
+	 * the request entered the block layer, if the queue keeps I/O statistics: the stamp
+	 * /proc/diskstats measures from) to issue. Read, not clocked: no cost.
 	 */
 	__u64 queue_sum_ns;
 	__u64 lat_slots[KPULSE_BLOCK_LAT_SLOTS];
 	__u64 size_slots[KPULSE_BLOCK_SIZE_SLOTS];
 };
 
-/* block_inflight value, keyed by the request's address: set at issue. */
+/* block_inflight value, keyed by the request's address: set at issue, for a request the
+ * kernel does not stamp itself (no RQF_STATS). */
 struct kpulse_block_start {
 	__u64 issue_ns; /* bpf_ktime_get_ns() */
-	__u64 alloc_ns; /* rq->start_time_ns, 0 if the kernel did not stamp it */
 	__u64 bytes;	/* blk_rq_bytes() at issue */
 };
 

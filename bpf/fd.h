@@ -3,6 +3,8 @@
 #ifndef KPULSE_FD_H
 #define KPULSE_FD_H
 
+#include "kpulse.h"
+
 /*
  * Error slots of kpulse_fd_stats.errors: slot e < KPULSE_FD_ERRNO_LOW holds errno e; the
  * kernel-internal restart codes 512.. (ERESTARTSYS and friends, seen by sys_exit before
@@ -41,14 +43,13 @@ struct kpulse_fd_pending {
  * tick) visits every descriptor table once and aggregates in the kernel, so what reaches
  * userspace grows with the number of process names, not of processes.
  */
-#define KPULSE_FD_COMM_LEN 16
 #define KPULSE_FD_NAMES_MAX 8192 /* distinct process names per tick */
 #define KPULSE_FD_EXE_DEPTH 16	 /* path components kept of the top process's executable */
 #define KPULSE_FD_EXE_NAME 64	 /* bytes kept of each component, NUL included */
 
 /* Key of fd_names: a thread-group leader's name, NUL-padded to the full length. */
 struct kpulse_fd_name {
-	char comm[KPULSE_FD_COMM_LEN];
+	char comm[KPULSE_COMM_LEN];
 };
 
 /* Value of fd_names: the processes of one name, in the walk of tick @gen. */
@@ -71,7 +72,7 @@ struct kpulse_fd_top {
 	__u64 limit; /* ~0: RLIM_INFINITY */
 	__u32 tgid;  /* 0: none found */
 	__u32 uid;   /* real uid */
-	char comm[KPULSE_FD_COMM_LEN];
+	char comm[KPULSE_COMM_LEN];
 	__u32 exe_depth; /* components in exe[], the executable's own name first */
 	__u32 exe_more;	 /* 1 if the path has more components than exe[] holds */
 	char exe[KPULSE_FD_EXE_DEPTH][KPULSE_FD_EXE_NAME];

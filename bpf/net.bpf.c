@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "net.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,7 +56,7 @@ struct {
  */
 static __always_inline int count_cgroup(__u16 family, int ret, bool tx)
 {
-	struct kpulse_net_cgroup *v, zero = {};
+	struct kpulse_net_cgroup *v;
 	__u64 id;
 
 	if (ret <= 0)
@@ -63,13 +64,9 @@ static __always_inline int count_cgroup(__u16 family, int ret, bool tx)
 	if (family != AF_INET && family != AF_INET6)
 		return 0; /* unix sockets, netlink...: not network traffic */
 	id = bpf_get_current_cgroup_id();
-	v = bpf_map_lookup_elem(&net_cgroup, &id);
-	if (!v) {
-		bpf_map_update_elem(&net_cgroup, &id, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&net_cgroup, &id);
-		if (!v)
-			return 0;
-	}
+	v = kpulse_map_lookup_or_zero(&net_cgroup, &id, struct kpulse_net_cgroup);
+	if (!v)
+		return 0;
 	if (tx)
 		v->tx_bytes += ret;
 	else
@@ -103,13 +100,7 @@ int BPF_PROG(sock_recv_length_raw, struct sock *sk, int ret, int flags)
 
 static __always_inline struct kpulse_net_tcp *tcp_slot(__u32 netns)
 {
-	struct kpulse_net_tcp *v, zero = {};
-
-	v = bpf_map_lookup_elem(&net_tcp, &netns);
-	if (v)
-		return v;
-	bpf_map_update_elem(&net_tcp, &netns, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&net_tcp, &netns);
+	return kpulse_map_lookup_or_zero(&net_tcp, &netns, struct kpulse_net_tcp);
 }
 
 static __always_inline int count_retransmit(const struct sock *sk)

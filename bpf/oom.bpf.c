@@ -9,6 +9,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "oom.h"
+#include "core_fixes.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,18 +36,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct kpulse_oom_cgroup);
 } oom_scratch SEC(".maps");
-
-/* kernfs_node::parent became __parent in 6.15 ("kernfs: Use RCU to access kernfs_node::parent"). */
-struct kernfs_node___o {
-	struct kernfs_node *parent;
-} __attribute__((preserve_access_index));
-
-static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
-{
-	if (bpf_core_field_exists(kn->__parent))
-		return BPF_CORE_READ(kn, __parent);
-	return BPF_CORE_READ((struct kernfs_node___o *)kn, parent);
-}
 
 /* Most ancestors walked: deeper than this, the path keeps its first KPULSE_OOM_DEPTH levels
  * of the last 32 (no real hierarchy comes near). */

@@ -3,7 +3,8 @@
 #ifndef KPULSE_OOM_H
 #define KPULSE_OOM_H
 
-#define KPULSE_OOM_COMM_LEN 16
+#include "kpulse.h"
+
 /* A cgroup v2 path as the names of its directories, from the top: at most this many of
  * this many bytes each (a longer name is cut, a deeper path keeps its first levels). */
 #define KPULSE_OOM_DEPTH 16
@@ -33,7 +34,7 @@ struct kpulse_oom_victim {
 	__u64 cgroup_id; /* the victim's cgroup v2 id (the directory's inode number) */
 	__u32 tgid;	 /* the victim's process id */
 	__u32 uid;
-	char comm[KPULSE_OOM_COMM_LEN];
+	char comm[KPULSE_COMM_LEN];
 	struct kpulse_oom_path path;
 };
 

@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sched.h"
+#include "core_fixes.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -98,18 +99,6 @@ struct {
 	__type(value, __u64);
 } sched_rqpid SEC(".maps");
 
-/* task_struct::state became __state in 5.14 (commit 2f064a59a11f). */
-struct task_struct___o {
-	long state;
-} __attribute__((preserve_access_index));
-
-static __always_inline long task_state(struct task_struct *t)
-{
-	if (bpf_core_field_exists(t->__state))
-		return t->__state;
-	return ((struct task_struct___o *)t)->state;
-}
-
 /*
  * The clock of @t's runqueue (rq->clock, sched_clock_cpu() of that CPU as of its last
  * update_rq_clock()). The runqueue is reached from the task: with
@@ -142,29 +131,6 @@ static __always_inline __u64 cpu_idle_ns(struct task_struct *cur)
 		return 0;
 	ts = (struct tick_sched *)(rq - tick_sched_off);
 	return BPF_CORE_READ(ts, idle_sleeptime) + BPF_CORE_READ(ts, iowait_sleeptime);
-}
-
-static __always_inline __u64 log2_u64(__u64 v)
-{
-	__u64 r = 0, shift;
-
-	shift = (v > 0xffffffff) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
 }
 
 /* Add @ns to cgroup @id in sched_cgcpu (this CPU's slot). */
@@ -215,22 +181,6 @@ static __always_inline void charge_current(struct kpulse_sched_cpu *c, __u32 pid
 	c->pending_ns += ns;
 }
 
-/*
- * The histogram slot of a wait of @ns: 0 under 1 µs, else floor(log2(ns / 1000)) + 1.
- * Without the 64-bit division, which costs more than everything else per switch: with
- * l = floor(log2(ns)), log2(ns / 1000) lies in [l - 9.97, l - 8.97), so its floor is l - 9
- * when ns >= 1000 << (l - 9), else l - 10.
- */
-static __always_inline __u64 rq_slot(__u64 ns)
-{
-	__u64 l;
-
-	if (ns < 1000)
-		return 0;
-	l = log2_u64(ns); /* >= 9 */
-	return ns >= (1000ULL << (l - 9)) ? l - 8 : l - 9;
-}
-
 /* Count one wait of @ns in this CPU's histogram. */
 static __always_inline void rq_record(__u64 ns)
 {
@@ -241,7 +191,7 @@ static __always_inline void rq_record(__u64 ns)
 	h = bpf_map_lookup_elem(&sched_rqlat, &zero);
 	if (!h)
 		return;
-	slot = rq_slot(ns);
+	slot = kpulse_log2_slot_us(ns); /* 0 under 1 µs, else floor(log2(ns / 1000)) + 1 */
 	if (slot > KPULSE_RQ_BOUNDS)
 		slot = KPULSE_RQ_BOUNDS;
 	/* sched_switch holds the runqueue lock: nothing else writes this CPU's slot. */

@@ -3,6 +3,8 @@
 #ifndef KPULSE_SCHED_H
 #define KPULSE_SCHED_H
 
+#include "kpulse.h"
+
 /* What the flush program does when userspace runs it on a CPU (ctx[0]). */
 enum kpulse_sched_flush {
 	KPULSE_FLUSH_ACCOUNT = 0, /* account since the last flush of this CPU, then restart */
@@ -71,7 +73,6 @@ struct kpulse_sched_cgroup {
 
 /* Watched process names (--process.watch), in .rodata: comm padded with zeros. */
 #define KPULSE_WATCH_MAX 64
-#define KPULSE_COMM_LEN 16
 
 struct kpulse_sched_comm {
 	char name[KPULSE_COMM_LEN];

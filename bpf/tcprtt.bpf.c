@@ -37,29 +37,6 @@ struct {
 	__type(value, struct kpulse_tcprtt_walk);
 } tcprtt_zero SEC(".maps");
 
-static __always_inline __u64 log2_u64(__u64 v)
-{
-	__u64 r = 0, shift;
-
-	shift = (v > 0xffffffff) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
 static __always_inline void hist_add(struct kpulse_tcprtt_hist *h, __u64 slot, __u64 us)
 {
 	h->slots[slot]++;
@@ -105,7 +82,7 @@ int tcprtt(struct bpf_iter__tcp *ctx)
 		return 0;
 	us = tp->srtt_us >> 3; /* kept as 8 x µs (tcp_rtt_estimator) */
 	/* The first bucket whose bound 2^slot µs is >= us: le means "at most", exactly. */
-	slot = us > 1 ? log2_u64(us - 1) + 1 : 0;
+	slot = kpulse_log2_slot_exact(us);
 	if (slot > KPULSE_TCPRTT_BOUNDS)
 		slot = KPULSE_TCPRTT_BOUNDS;
 	hist_add(&w->all, slot, us);

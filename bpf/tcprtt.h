@@ -3,6 +3,8 @@
 #ifndef KPULSE_TCPRTT_H
 #define KPULSE_TCPRTT_H
 
+#include "kpulse.h"
+
 /* Most --port.watch ports that get an RTT histogram of their own (as many as net watches). */
 #define KPULSE_TCPRTT_PORTS 16
 

@@ -19,6 +19,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include "auth.h"
+#include "clock.h"
 
 #define DIGEST_LEN 32 /* SHA-256 */
 /* Right answers are few (one per scraper); wrong ones may be many, and never evict them. */
@@ -68,14 +69,6 @@ struct auth {
 	unsigned int head, count;
 	struct auth_stats stats;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 void auth_peer__from(const struct sockaddr *sa, struct auth_peer *p)
 {
@@ -440,7 +433,7 @@ enum auth_verdict auth__check(struct auth *a, const struct auth_peer *peer, cons
 		v = AUTH_DENY;
 		goto out;
 	}
-	slot = peer_slot(a, peer, mono_ns());
+	slot = peer_slot(a, peer, mono_now_ns());
 	if (slot < 0 || a->peers[slot].queued || a->peers[slot].tokens < 1 ||
 	    a->count == QUEUE_MAX || a->stop) {
 		a->stats.busy++;

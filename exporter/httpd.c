@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include "api.h"
 #include "auth.h"
+#include "clock.h"
 #include "expfmt.h"
 #include "gzip.h"
 #include "httpd.h"
@@ -114,14 +115,6 @@ struct httpd {
 	char landing[2048];
 	struct buf page; /* the live page's HTML when the history is on, else empty */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 __attribute__((format(printf, 3, 4))) static void say(struct httpd *h, enum httpd_log_level level,
 						      const char *fmt, ...)
@@ -225,7 +218,7 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 	struct snapshot *s = snapstore__current(h->store, NULL);
 	const char *accept, *encoding;
 	bool om, gz;
-	struct snap_bytes *b;
+	const struct snap_bytes *b;
 	struct MHD_Response *r;
 	mhd_result ret;
 
@@ -237,8 +230,16 @@ static mhd_result serve_metrics(struct httpd *h, struct MHD_Connection *conn)
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	om = negotiate__format(accept) == NEGOTIATE_OPENMETRICS;
 	gz = negotiate__gzip(encoding);
-	b = &s->body[om ? (gz ? SNAP_OPENMETRICS_GZIP : SNAP_OPENMETRICS)
-			: (gz ? SNAP_TEXT_GZIP : SNAP_TEXT)];
+	/* The first scrape of the tick that wants this body renders it, for all the others. */
+	if (snapshot__body(s,
+			   om ? (gz ? SNAP_OPENMETRICS_GZIP : SNAP_OPENMETRICS)
+			      : (gz ? SNAP_TEXT_GZIP : SNAP_TEXT),
+			   &b)) {
+		snapshot__put(s);
+		say(h, HTTPD_LOG_ERROR, "failed to render /metrics: out of memory");
+		return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+				 "kpulse is out of memory\n");
+	}
 	/* Zero copy: the response holds a snapshot reference until it has been sent. */
 	r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data,
 								   release_snapshot, s);
@@ -422,7 +423,7 @@ static mhd_result serve_health(struct httpd *h, struct MHD_Connection *conn)
 {
 	uint64_t published;
 	struct snapshot *s = snapstore__current(h->store, &published);
-	bool ok = s && mono_ns() - published < h->opts.stale_ns;
+	bool ok = s && mono_now_ns() - published < h->opts.stale_ns;
 
 	snapshot__put(s);
 	if (ok)
@@ -644,17 +645,12 @@ static void *watch(void *arg)
 	struct conn *c, *next;
 	char byte;
 
-	next_report = mono_ns() + REPORT_S * 1000000000ull;
+	next_report = mono_now_ns() + REPORT_S * 1000000000ull;
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += WATCH_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock__timespec(mono_now_ns() + WATCH_MS * 1000000ull);
 		pthread_cond_timedwait(&h->wake, &h->lock, &until);
-		now = mono_ns();
+		now = mono_now_ns();
 		while ((c = h->waiting.head) && now - c->since_ns >= request_ns) {
 			conn_kill(h, c);
 			h->late++;
@@ -767,7 +763,7 @@ static void conn_started(struct httpd *h, struct MHD_Connection *conn, void **so
 	c->peer->conns++;
 	if (++h->conns > h->peak)
 		h->peak = h->conns;
-	conn_wait(h, c, mono_ns());
+	conn_wait(h, c, mono_now_ns());
 	enforce_cap(h);
 	pthread_mutex_unlock(&h->lock);
 	*socket_context = c;
@@ -812,7 +808,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	c->auth = AUTH_UNCHECKED;
 	c->auth_ok = false;
 	if (c->list == LIST_ACTIVE)
-		conn_wait(h, c, mono_ns());
+		conn_wait(h, c, mono_now_ns());
 	pthread_mutex_unlock(&h->lock);
 	*con_cls = NULL;
 }
@@ -933,7 +929,7 @@ static bool admit(struct httpd *h, struct conn *c)
 	pthread_mutex_lock(&h->lock);
 	c->admitted = true;
 	if (c->list != LIST_NONE)
-		conn_answer(h, c, mono_ns());
+		conn_answer(h, c, mono_now_ns());
 	c->counted = h->in_flight < h->opts.max_requests;
 	if (c->counted)
 		h->in_flight++;

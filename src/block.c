@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "block.h"
 #include "block.skel.h"
@@ -22,6 +23,7 @@
 
 static unsigned int inflight_max = 16384;
 static unsigned int hist_max = 1024;
+static bool own_clock;
 
 static const struct flag block_flags[] = {
 	{"collector.block.inflight-max", FLAG_UINT, &inflight_max,
@@ -30,6 +32,10 @@ static const struct flag block_flags[] = {
 	{"collector.block.hist-max", FLAG_UINT, &hist_max,
 	 "disk x operation histograms the kernel map holds; past that requests are counted in "
 	 "kpulse_block_io_lost_total"},
+	{"collector.block.own-clock", FLAG_BOOL, &own_clock,
+	 "time every request with kpulse's own clock and in-flight map, also where the kernel "
+	 "stamps the issue itself (a queue with writeback throttling, iolatency or iocost): "
+	 "one more clock read and a map update and delete per request"},
 	{NULL},
 };
 
@@ -80,16 +86,19 @@ static const char *const op_names[KPULSE_BLOCK_NOPS] = {"read", "write", "flush"
 struct block {
 	struct block_bpf *skel;
 	const char *sysfs;
+	const char *pin_path;
 	struct filter filter;
 	int ncpus;
 	struct kpulse_block_hist *vals; /* one per possible CPU */
 	struct kpulse_block_stats *stats;
+	int queue_flag_stats, rqf_stats; /* bpf/block.bpf.c's rodata; -1: not in this kernel */
 	double lat_bounds[KPULSE_BLOCK_LAT_BOUNDS];
 	double size_bounds[KPULSE_BLOCK_SIZE_BOUNDS];
 };
 
-static int load_attach(struct block *b, const struct kpulse_config *cfg, bool use_btf)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct block *b = ctx;
 	struct block_bpf *skel;
 	int err;
 
@@ -98,15 +107,14 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	if (!skel)
 		return -errno;
 	/* Configure: one twin of each tracepoint, map sizes, pinned maps */
-	bpf_program__set_autoload(skel->progs.block_rq_issue_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_complete_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_issue_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.block_rq_complete_raw, !use_btf);
+	*use_btf = loader__choose_twins(skel->obj, *use_btf);
+	skel->rodata->queue_flag_stats = b->queue_flag_stats;
+	skel->rodata->rqf_stats = b->rqf_stats;
 	err = bpf_map__set_max_entries(skel->maps.block_inflight, inflight_max ? inflight_max : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.block_hist, hist_max ? hist_max : 1);
 	if (!err)
-		err = loader__pin_maps(skel->obj, cfg->pin_path);
+		err = loader__pin_maps(skel->obj, b->pin_path);
 	if (err)
 		return err;
 	/* Load & verify BPF programs */
@@ -117,19 +125,54 @@ static int load_attach(struct block *b, const struct kpulse_config *cfg, bool us
 	return block_bpf__attach(skel);
 }
 
+static void unload(void *ctx)
+{
+	struct block *b = ctx;
+
+	block_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
+/*
+ * Where the running kernel stamps a request's issue time itself (QUEUE_FLAG_STATS on its
+ * queue, RQF_STATS on the request): the bits, from its BTF. Without them every request is
+ * timed from the in-flight map, which costs a clock read and a map update per request.
+ */
+static void kernel_stamps(struct block *b)
+{
+	const struct btf *btf;
+	long long q = -1, r = -1;
+
+	b->queue_flag_stats = b->rqf_stats = -1;
+	if (own_clock)
+		return;
+	btf = loader__vmlinux_btf();
+	if (!btf)
+		return;
+	if (!loader__btf_enum_value(btf, "QUEUE_FLAG_STATS", &q) &&
+	    !loader__btf_enum_value(btf, "__RQF_STATS", &r) && q >= 0 && q < 64 && r >= 0 &&
+	    r < 32) {
+		b->queue_flag_stats = (int)q;
+		b->rqf_stats = (int)r;
+	} else {
+		log_info("this kernel's BTF has no QUEUE_FLAG_STATS/__RQF_STATS; every "
+			 "request is timed from the in-flight map");
+	}
+}
+
 static int block_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct block *b = calloc(1, sizeof(*b));
 	char why[512];
-	bool use_btf;
 	int err, i;
 
 	if (!b)
 		return -ENOMEM;
 	c->priv = b;
 	b->sysfs = cfg->sysfs;
+	b->pin_path = cfg->pin_path;
 	if (disk__filter_init(&b->filter, why, sizeof(why))) {
-		log_error("--collector.disk.device-include/-exclude: %s", why);
+		log__reason("--collector.disk.device-include/-exclude: %s", why);
 		return -EINVAL;
 	}
 	b->ncpus = libbpf_num_possible_cpus();
@@ -143,21 +186,11 @@ static int block_init(struct collector *c, const struct kpulse_config *cfg)
 		b->lat_bounds[i] = ldexp(1e-6, i);
 	for (i = 0; i < KPULSE_BLOCK_SIZE_BOUNDS; i++)
 		b->size_bounds[i] = ldexp(1, KPULSE_BLOCK_SIZE_MIN_SHIFT + i);
-	use_btf =
-		loader__probe_tp_btf("block_rq_issue") && loader__probe_tp_btf("block_rq_complete");
-	err = load_attach(b, cfg, use_btf);
-	if (err && use_btf) {
-		log_warn("block: tp_btf programs failed (%s), falling back to raw_tp",
-			 strerror(-err));
-		block_bpf__destroy(b->skel);
-		err = load_attach(b, cfg, false);
-	}
-	if (err) {
-		log_error("failed to load and attach the block programs: %s%s%s", strerror(-err),
-			  *loader__reason() ? ": " : "", loader__reason());
-		return err;
-	}
-	return 0;
+	kernel_stamps(b);
+	err = loader__load_twins(load_attach, unload, b, NULL);
+	if (err)
+		log__reason("failed to load and attach the programs: %s", strerror(-err));
+	return err;
 }
 
 /* The name of block device @dev (kernel dev_t encoding) from sysfs; -errno if it is gone. */
@@ -210,7 +243,7 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 {
 	struct block *b = c->priv;
 	struct bpf_map *map = b->skel->maps.block_hist;
-	struct kpulse_block_key key, next, *keys;
+	struct kpulse_block_key key, *keys;
 	uint64_t untimed_n = 0, lost_n = 0;
 	size_t n = 0, i;
 	char name[64];
@@ -231,10 +264,12 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 	keys = calloc(bpf_map__max_entries(map), sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next));
-	     !err && n < bpf_map__max_entries(map);
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next)))
-		keys[n++] = key = next;
+	loader__for_each_entry(map, &key, NULL, 0, err)
+	{
+		if (n == bpf_map__max_entries(map))
+			break;
+		keys[n++] = key;
+	}
 	for (i = 0; i < n; i++) {
 		if (keys[i].op >= KPULSE_BLOCK_NOPS)
 			continue;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "cgacct.h"
+#include "loader.h"
 #include "log.h"
 
 /*
@@ -281,7 +282,7 @@ static void delete_entry(uint64_t id, void *ctx)
 int cgacct__sample_map(struct cgacct *a, struct bpf_map *map)
 {
 	size_t vsize = a->nvals * sizeof(uint64_t), n = 0;
-	uint64_t key, next;
+	uint64_t key;
 	unsigned int k;
 	int cpu, err;
 
@@ -296,11 +297,8 @@ int cgacct__sample_map(struct cgacct *a, struct bpf_map *map)
 			return -ENOMEM;
 	}
 	/* Read everything first: entries are deleted while the round is settled. */
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
-		key = next;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), a->percpu, vsize * a->ncpus, 0))
-			continue; /* deleted meanwhile */
+	loader__for_each_entry(map, &key, a->percpu, vsize * a->ncpus, err)
+	{
 		if (n == a->capread) {
 			size_t cap = a->capread ? a->capread * 2 : 256;
 			void *k2 = realloc(a->keys, cap * sizeof(*a->keys));

@@ -31,6 +31,7 @@ struct collector {
 	const char *name;
 	const char *help;
 	bool enabled;				  /* default; --[no-]collector.<name> changes it */
+	bool always_on;				  /* no --[no-]collector.<name>: kpulse's own */
 	bool needs_bpf;				  /* needs privileges and BTF to start */
 	const struct flag *flags;		  /* collector flags, NULL-name terminated */
 	const struct metric_desc *const *metrics; /* every family it can emit, NULL-terminated */

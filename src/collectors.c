@@ -17,6 +17,7 @@ extern struct collector netstat_collector;
 extern struct collector oom_collector;
 extern struct collector block_collector;
 extern struct collector tcprtt_collector;
+extern struct collector self_collector;
 
 struct collector *const kpulse_collectors[] = {
 	&sched_collector,
@@ -32,7 +33,9 @@ struct collector *const kpulse_collectors[] = {
 	&pressure_collector,
 	&vmstat_collector,
 	&netstat_collector,
-	/* Last: in the tick that first meets a hung mount it waits up to half an interval. */
+	/* Late: in the tick that first meets a hung mount it waits up to half an interval. */
 	&filesystem_collector,
+	/* Last: its init finds the BPF programs every collector before it loaded. */
+	&self_collector,
 	NULL,
 };

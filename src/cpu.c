@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "collector.h"
+#include "log.h"
 #include "procfs.h"
 
 static const struct metric_desc cpu_mode_seconds = {
@@ -61,10 +62,8 @@ struct cpu {
 };
 
 enum cpu_warn {
-	WARN_READ = 1u << 0,
-	WARN_MODES = 1u << 1,
-	WARN_NO_CPU = 1u << 2,
-	WARN_TWICE = 1u << 3,
+	WARN_MODES = 1u << 0,
+	WARN_TWICE = 1u << 1,
 };
 
 static int cpu_init(struct collector *c, const struct kpulse_config *cfg)
@@ -148,11 +147,9 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 
 	err = procfs__read(s->procfs, "stat", &s->buf);
 	if (err) {
-		procfs__warn_once(&s->warned, WARN_READ, "failed to read %s/stat: %s", s->procfs,
-				  procfs__strerror(err));
+		log__reason("failed to read %s/stat: %s", s->procfs, procfs__strerror(err));
 		return err;
 	}
-	s->warned &= ~WARN_READ;
 	s->round++;
 	for (line = s->buf.data; line && *line; line = next_line(line)) {
 		struct cpustat cs;
@@ -212,7 +209,7 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 		}
 	}
 	if (!seen_cpu) {
-		procfs__warn_once(&s->warned, WARN_NO_CPU, "%s/stat has no 'cpu' line", s->procfs);
+		log__reason("%s/stat has no 'cpu' line", s->procfs);
 		return -ENODATA;
 	}
 	/* Ratios only over a whole interval (rate__elapsed), not the few ms after a first read. */

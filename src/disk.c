@@ -136,7 +136,6 @@ struct disk {
 };
 
 enum disk_warn {
-	WARN_READ = 1u << 0,
 	WARN_LINE = 1u << 1,
 	WARN_FIELDS = 1u << 2,
 	WARN_TWICE = 1u << 3,
@@ -163,7 +162,7 @@ static int disk_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = d;
 	d->procfs = cfg->procfs;
 	if (disk__filter_init(&d->filter, err, sizeof(err))) {
-		log_error("--collector.disk.device-include/-exclude: %s", err);
+		log__reason("--collector.disk.device-include/-exclude: %s", err);
 		return -EINVAL;
 	}
 	return 0;
@@ -302,13 +301,11 @@ static int disk_sample(struct collector *c, const struct tick *t, struct mset *o
 	if (err == -ENODATA)
 		err = 0; /* no block device at all is a valid answer */
 	if (err) {
-		procfs__warn_once(&d->warned, WARN_READ, "failed to read %s/diskstats: %s",
-				  d->procfs, procfs__strerror(err));
+		log__reason("failed to read %s/diskstats: %s", d->procfs, procfs__strerror(err));
 		d->prev.n = 0;
 		strindex__clear(&d->prev.index);
 		return err;
 	}
-	d->warned &= ~WARN_READ;
 	err = read_devices(d);
 	if (err)
 		return err;

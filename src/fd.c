@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,13 +458,13 @@ static int select_programs(struct fd *f)
 					off ? " " : "", event);
 	}
 	if (!nattached) {
-		log_error("failed to find syscall tracepoints under " SYSCALL_EVENTS
-			  ": the kernel needs CONFIG_FTRACE_SYSCALLS for --collector.fd.syscalls");
+		log__reason("no syscall tracepoints under " SYSCALL_EVENTS ": the kernel needs "
+			    "CONFIG_FTRACE_SYSCALLS for --collector.fd.syscalls");
 		return -ENOENT;
 	}
 	if (nmissing)
-		log_info("fd: %d syscall tracepoints missing on this kernel, not counted: %s",
-			 nmissing, missing);
+		log_info("%d syscall tracepoints missing on this kernel, not counted: %s", nmissing,
+			 missing);
 	return 0;
 }
 
@@ -495,7 +494,7 @@ static int fd_init(struct collector *c, const struct kpulse_config *cfg)
 	f->skel = fd_bpf__open();
 	if (!f->skel) {
 		err = -errno;
-		log_error("failed to open the fd BPF object: %s", strerror(-err));
+		log__reason("failed to open the BPF object: %s", strerror(-err));
 		return err;
 	}
 	/* Configure: the syscall programs only if asked for, pinned counters */
@@ -516,18 +515,16 @@ static int fd_init(struct collector *c, const struct kpulse_config *cfg)
 	/* Load & verify BPF programs */
 	err = fd_bpf__load(f->skel);
 	if (err) {
-		log_error("failed to load the fd BPF programs: %s (the descriptor walk needs Linux "
-			  "6.7 or later, for bpf_iter_task_new)",
-			  strerror(-err));
+		log__reason("failed to load the programs: %s (the descriptor walk needs Linux 6.7 "
+			    "or later, for bpf_iter_task_new)",
+			    strerror(-err));
 		return err;
 	}
 	/* Attach the syscall tracepoint handlers (fd_walk is run, not attached) */
 	err = fd_bpf__attach(f->skel);
-	if (err) {
-		log_error("failed to attach the fd BPF programs: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	if (err)
+		log__reason("failed to attach the programs: %s", strerror(-err));
+	return err;
 }
 
 static void add_activity(struct fd *f, const struct tick *t, struct mset *out)
@@ -571,7 +568,7 @@ static int cmp_nfds_desc(const void *a, const void *b)
 
 	if (x->use.nfds != y->use.nfds)
 		return x->use.nfds > y->use.nfds ? -1 : 1;
-	return strncmp(x->name.comm, y->name.comm, KPULSE_FD_COMM_LEN);
+	return strncmp(x->name.comm, y->name.comm, KPULSE_COMM_LEN);
 }
 
 /* Open/limit, the share of its descriptor budget a process uses. */
@@ -587,14 +584,14 @@ static double limit_ratio(__u64 nfds, __u64 limit)
 static bool is_watched(const struct kpulse_config *cfg, const char *comm)
 {
 	for (size_t i = 0; i < cfg->nwatch; i++)
-		if (!strncmp(cfg->watch[i], comm, KPULSE_FD_COMM_LEN))
+		if (!strncmp(cfg->watch[i], comm, KPULSE_COMM_LEN))
 			return true;
 	return false;
 }
 
 static void add_top(const struct kpulse_fd_top *top, struct mset *out)
 {
-	char pid[16], uid[16], comm[KPULSE_FD_COMM_LEN], exe[METRIC_VALUE_MAX];
+	char pid[16], uid[16], comm[KPULSE_COMM_LEN], exe[METRIC_VALUE_MAX];
 
 	snprintf(pid, sizeof(pid), "%u", top->tgid);
 	snprintf(uid, sizeof(uid), "%u", top->uid);
@@ -617,13 +614,13 @@ static int add_processes(struct fd *f, struct mset *out)
 	w->gen = ++f->gen;
 	err = bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.fd_walk), &opts);
 	if (err) {
-		log_warn("failed to run the fd walk: %s", strerror(-err));
+		log_debug("failed to run the fd walk: %s", strerror(-err));
 		return err;
 	}
 	if (!w->tables) /* not even kpulse has a descriptor: the walk saw nothing */
 		return -ENODATA;
 	if (w->names_lost && !f->names_lost_logged)
-		log_warn("fd: more than %d process names; open descriptors of %llu tables are "
+		log_warn("more than %d process names; open descriptors of %llu tables are "
 			 "not counted per name this tick (kpulse_fd_limit_ratio_max still sees "
 			 "them)",
 			 KPULSE_FD_NAMES_MAX, (unsigned long long)w->names_lost);
@@ -634,7 +631,7 @@ static int add_processes(struct fd *f, struct mset *out)
 	/* names_out[] is ours until the next walk: sort it in place. */
 	n = w->names < KPULSE_FD_NAMES_MAX ? w->names : KPULSE_FD_NAMES_MAX;
 	for (i = 0; i < n; i++)
-		names[i].name.comm[KPULSE_FD_COMM_LEN - 1] = '\0';
+		names[i].name.comm[KPULSE_COMM_LEN - 1] = '\0';
 	qsort(names, n, sizeof(*names), cmp_nfds_desc);
 	for (i = 0, shown = 0; i < n; i++) {
 		const struct kpulse_fd_name_use *u = &names[i];
@@ -651,7 +648,7 @@ static int add_processes(struct fd *f, struct mset *out)
 		bool seen = false;
 
 		for (i = 0; i < n && !seen; i++)
-			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_FD_COMM_LEN);
+			seen = !strncmp(names[i].name.comm, f->cfg->watch[wi], KPULSE_COMM_LEN);
 		if (!seen) {
 			mset__add(out, &process_open_fds, 0, f->cfg->watch[wi]);
 			mset__add(out, &process_limit_ratio, 0, f->cfg->watch[wi]);
@@ -705,57 +702,15 @@ static int fd_sample(struct collector *c, const struct tick *t, struct mset *out
 	return err;
 }
 
-/*
- * Detaching a syscall tracepoint's last perf event waits for a tracepoint grace period
- * (perf_trace_event_unreg() → tracepoint_synchronize_unregister()) under event_mutex:
- * one after the other, our ~50 links kept shutdown waiting 3.3 s on this machine. Detached
- * from many threads at once, the parts outside the mutex overlap: 1.7 s.
- */
-#define DETACH_THREADS 64
-
-struct detach_job {
-	struct bpf_object_skeleton *s;
-	int first;
-};
-
-static void *detach_some(void *arg)
-{
-	struct detach_job *job = arg;
-
-	for (int i = job->first; i < job->s->prog_cnt; i += DETACH_THREADS) {
-		bpf_link__destroy(*job->s->progs[i].link);
-		*job->s->progs[i].link = NULL;
-	}
-	return NULL;
-}
-
-static void detach_all(struct fd_bpf *skel)
-{
-	struct detach_job jobs[DETACH_THREADS];
-	pthread_t tids[DETACH_THREADS];
-	bool started[DETACH_THREADS] = {};
-
-	if (!skel || !skel->skeleton)
-		return;
-	for (int t = 0; t < DETACH_THREADS; t++) {
-		jobs[t] = (struct detach_job){.s = skel->skeleton, .first = t};
-		started[t] = !pthread_create(&tids[t], NULL, detach_some, &jobs[t]);
-		if (!started[t])
-			detach_some(&jobs[t]); /* no thread: do its share here */
-	}
-	for (int t = 0; t < DETACH_THREADS; t++)
-		if (started[t])
-			pthread_join(tids[t], NULL);
-}
-
 static void fd_destroy(struct collector *c)
 {
 	struct fd *f = c->priv;
 
 	if (!f)
 		return;
-	if (fd_syscalls)
-		detach_all(f->skel);
+	/* ~50 classic syscall tracepoints: one after the other they take seconds to detach. */
+	if (fd_syscalls && f->skel)
+		loader__detach_parallel(f->skel->skeleton);
 	fd_bpf__destroy(f->skel);
 	free(f->vals);
 	free(f);

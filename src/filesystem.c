@@ -120,6 +120,12 @@ struct filesystem {
 	uint32_t warned;
 };
 
+/* Warned-once bits of mountinfo. */
+enum {
+	WARN_BAD_LINE = 1u << 0,
+	WARN_MAX_MOUNTS = 1u << 1,
+};
+
 static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct filesystem *fs = calloc(1, sizeof(*fs));
@@ -133,7 +139,7 @@ static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
 	fs->rootfs = cfg->rootfs && strcmp(cfg->rootfs, "/") ? cfg->rootfs : "";
 	fs->mountinfo = *fs->rootfs ? "1/mountinfo" : "self/mountinfo";
 	if (!statfs_timeout_ns) {
-		log_error("--collector.filesystem.timeout: must be more than 0");
+		log__reason("--collector.filesystem.timeout: must be more than 0");
 		return -EINVAL;
 	}
 	/*
@@ -145,7 +151,7 @@ static int filesystem_init(struct collector *c, const struct kpulse_config *cfg)
 		fs->wait_ns = statfs_timeout_ns;
 	if (filter__init(&fs->mounts, NULL, mount_points_exclude, err, sizeof(err)) ||
 	    filter__init(&fs->types, NULL, fs_types_exclude, err, sizeof(err))) {
-		log_error("--collector.filesystem: %s", err);
+		log__reason("--collector.filesystem: %s", err);
 		return -EINVAL;
 	}
 	fs->table.max = max_mounts;
@@ -192,12 +198,12 @@ static int read_mounts(struct filesystem *fs, size_t *n)
 	if (err)
 		return err;
 	if (fs->table.bad)
-		procfs__warn_once(&fs->warned, 1u << 1,
+		procfs__warn_once(&fs->warned, WARN_BAD_LINE,
 				  "%s/%s: skipping a line that does not parse", fs->procfs,
 				  fs->mountinfo);
 	if (fs->table.dropped)
 		procfs__warn_once(
-			&fs->warned, 1u << 2,
+			&fs->warned, WARN_MAX_MOUNTS,
 			"%s/%s: more than %u mount points; only the first %u are reported "
 			"(--collector.filesystem.max-mounts, or exclude more with "
 			"--collector.filesystem.mount-points-exclude)",
@@ -271,11 +277,10 @@ static int filesystem_sample(struct collector *c, const struct tick *t, struct m
 
 	err = read_mounts(fs, &n);
 	if (err) {
-		procfs__warn_once(&fs->warned, 1u << 0, "failed to read %s/%s: %s", fs->procfs,
-				  fs->mountinfo, procfs__strerror(err));
+		log__reason("failed to read %s/%s: %s", fs->procfs, fs->mountinfo,
+			    procfs__strerror(err));
 		return err;
 	}
-	fs->warned &= ~(1u << 0);
 	err = fsstat_pool__round(fs->pool, fs->paths, n, fs->wait_ns, fs->answers);
 	if (err)
 		return err;

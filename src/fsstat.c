@@ -8,9 +8,10 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include "clock.h"
 #include "fsstat.h"
 #include "log.h"
-#include "rate.h"
+#include "clock.h"
 #include "strindex.h"
 
 /* Threads that are not stuck: enough for fast local filesystems, which answer in µs. */
@@ -299,8 +300,7 @@ int fsstat_pool__round(struct fsstat_pool *p, const char *const *paths, size_t n
 		/* Wake when this call turns hung: no answer will signal that. */
 		if (mine[next]->issued_ns + p->timeout_ns < wake)
 			wake = mine[next]->issued_ns + p->timeout_ns;
-		ts.tv_sec = wake / 1000000000ull;
-		ts.tv_nsec = wake % 1000000000ull;
+		ts = clock__timespec(wake);
 		pthread_cond_timedwait(&p->done, &p->mu, &ts);
 	}
 

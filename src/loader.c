@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Privilege and kernel-feature checks, filesystem mounts, probing and map pinning. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
+#include "procfs.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -93,6 +95,13 @@ const char *loader__reason(void)
 	return strncmp(first_warn, "libbpf: ", 8) ? first_warn : first_warn + 8;
 }
 
+int loader__enable_stats(void)
+{
+	int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	return fd < 0 ? -errno : fd;
+}
+
 void loader__init_libbpf(void)
 {
 	libbpf_set_print(print_libbpf);
@@ -124,6 +133,26 @@ int loader__mount_tracefs(void)
 	return mount_if_missing("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC);
 }
 
+static struct btf *vmlinux_btf;
+
+const struct btf *loader__vmlinux_btf(void)
+{
+	if (!vmlinux_btf) {
+		struct btf *btf = btf__load_vmlinux_btf();
+
+		if (libbpf_get_error(btf))
+			return NULL;
+		vmlinux_btf = btf;
+	}
+	return vmlinux_btf;
+}
+
+void loader__release_btf(void)
+{
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+}
+
 bool loader__probe_tp_btf(const char *tp)
 {
 	struct bpf_insn insns[] = {
@@ -131,10 +160,14 @@ bool loader__probe_tp_btf(const char *tp)
 		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
+	const struct btf *btf = loader__vmlinux_btf();
+	char name[256];
 	int fd, id;
 
-	id = libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP);
-	if (id < 0)
+	/* What libbpf_find_vmlinux_btf_id() looks up, without parsing the BTF again. */
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) : -ENOENT;
+	if (id <= 0)
 		return false;
 	opts.attach_btf_id = id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
@@ -142,6 +175,101 @@ bool loader__probe_tp_btf(const char *tp)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* "_btf" or "_raw" if @prog is one of a pair of twins, else NULL. */
+static const char *twin_kind(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+	size_t len = strlen(name);
+
+	if (len > 4 && (!strcmp(name + len - 4, "_btf") || !strcmp(name + len - 4, "_raw")))
+		return name + len - 4;
+	return NULL;
+}
+
+bool loader__choose_twins(struct bpf_object *obj, bool try_btf)
+{
+	struct bpf_program *prog;
+	bool use_btf = try_btf;
+
+	/* Every tp_btf twin that will load must attach: SEC("tp_btf/<tracepoint>"). */
+	bpf_object__for_each_program(prog, obj)
+	{
+		const char *kind = twin_kind(prog), *sec = bpf_program__section_name(prog);
+
+		if (use_btf && kind && !strcmp(kind, "_btf") && bpf_program__autoload(prog))
+			use_btf = !strncmp(sec, "tp_btf/", 7) && loader__probe_tp_btf(sec + 7);
+	}
+	bpf_object__for_each_program(prog, obj)
+	{
+		const char *kind = twin_kind(prog);
+
+		if (kind && strcmp(kind, use_btf ? "_btf" : "_raw"))
+			bpf_program__set_autoload(prog, false);
+	}
+	return use_btf;
+}
+
+int loader__load_twins(int (*load_attach)(void *ctx, bool *use_btf), void (*unload)(void *ctx),
+		       void *ctx, bool *used_btf)
+{
+	bool use_btf = true;
+	int err;
+
+	err = load_attach(ctx, &use_btf);
+	if (err && use_btf) {
+		/* The log names the collector being started. */
+		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
+		unload(ctx);
+		use_btf = false;
+		err = load_attach(ctx, &use_btf);
+	}
+	if (used_btf)
+		*used_btf = use_btf;
+	return err;
+}
+
+int loader__map_step(const struct bpf_map *map, void *key, size_t key_size, void *value,
+		     size_t value_size, bool first)
+{
+	/* The kernel reads the current key before it writes the next: one buffer serves. */
+	while (!bpf_map__get_next_key(map, first ? NULL : key, key, key_size)) {
+		first = false;
+		if (!value || !bpf_map__lookup_elem(map, key, key_size, value, value_size, 0))
+			return 0;
+	}
+	return -errno;
+}
+
+int loader__btf_enum_value(const struct btf *btf, const char *name, long long *val)
+{
+	__u32 id, n = btf__type_cnt(btf);
+	__u16 i;
+
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_enum(t)) {
+			const struct btf_enum *e = btf_enum(t);
+
+			for (i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+					*val = btf_kflag(t) ? (long long)e->val
+							    : (long long)(__u32)e->val;
+					return 0;
+				}
+		} else if (btf_is_enum64(t)) {
+			const struct btf_enum64 *e = btf_enum64(t);
+
+			for (i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+					*val = (long long)btf_enum64_value(e);
+					return 0;
+				}
+		}
+	}
+	return -ENOENT;
 }
 
 /* A name from @btf, "" when the offset is out of range (BTF from anywhere is checked). */
@@ -368,17 +496,56 @@ int loader__read_iter(struct bpf_link *link, char **buf, size_t *cap, size_t *le
 			*buf = p;
 			*cap = c;
 		}
-		n = read(fd, *buf + *len, *cap - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
+		n = procfs__read_fd(fd, *buf + *len, *cap - *len);
+		if (n <= 0) {
+			err = (int)n;
 			break;
 		}
-		if (!n)
-			break;
 		*len += n;
 	}
 	close(fd);
 	return err;
+}
+
+/*
+ * Detaching a syscall tracepoint's last perf event waits for a tracepoint grace period
+ * (perf_trace_event_unreg() → tracepoint_synchronize_unregister()) under event_mutex:
+ * one after the other, fd's ~50 links kept shutdown waiting 3.3 s on this machine. Detached
+ * from many threads at once, the parts outside the mutex overlap: 1.7 s.
+ */
+#define DETACH_THREADS 64
+
+struct detach_job {
+	struct bpf_object_skeleton *s;
+	int first;
+};
+
+static void *detach_some(void *arg)
+{
+	struct detach_job *job = arg;
+
+	for (int i = job->first; i < job->s->prog_cnt; i += DETACH_THREADS) {
+		bpf_link__destroy(*job->s->progs[i].link);
+		*job->s->progs[i].link = NULL;
+	}
+	return NULL;
+}
+
+void loader__detach_parallel(struct bpf_object_skeleton *s)
+{
+	struct detach_job jobs[DETACH_THREADS];
+	pthread_t tids[DETACH_THREADS];
+	bool started[DETACH_THREADS] = {};
+
+	if (!s)
+		return;
+	for (int t = 0; t < DETACH_THREADS; t++) {
+		jobs[t] = (struct detach_job){.s = s, .first = t};
+		started[t] = !pthread_create(&tids[t], NULL, detach_some, &jobs[t]);
+		if (!started[t])
+			detach_some(&jobs[t]); /* no thread: do its share here */
+	}
+	for (int t = 0; t < DETACH_THREADS; t++)
+		if (started[t])
+			pthread_join(tids[t], NULL);
 }

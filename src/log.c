@@ -10,6 +10,9 @@
 enum kp_log_level kp_log_level = KP_LOG_INFO;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
+/* The collector whose init or sample this thread runs: the sampler's, not the HTTP threads'. */
+static __thread const char *collector;
+static char reason[512], taken[512];
 
 int log__parse_level(const char *s, enum kp_log_level *out)
 {
@@ -32,7 +35,8 @@ void log__msg(enum kp_log_level level, const char *fmt, ...)
 
 	if (level > kp_log_level)
 		return;
-	n = snprintf(line, sizeof(line), "kpulse: %s: ", names[level]);
+	n = snprintf(line, sizeof(line), "kpulse: %s: %s%s", names[level],
+		     collector ? collector : "", collector ? ": " : "");
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
@@ -43,4 +47,27 @@ void log__msg(enum kp_log_level level, const char *fmt, ...)
 		line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
+}
+
+void log__set_collector(const char *name)
+{
+	collector = name;
+}
+
+void log__reason(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+}
+
+const char *log__take_reason(void)
+{
+	memcpy(taken, reason, sizeof(taken));
+	reason[0] = '\0';
+	return taken;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collector.h"
+#include "log.h"
 #include "procfs.h"
 
 #define MEM_GAUGE(var, name, help)                                                                 \
@@ -45,7 +46,7 @@ static const struct metric_desc *const memory_metrics[] = {
 struct memory {
 	const char *procfs;
 	struct procfs_buf buf;
-	uint32_t warned; /* fields already reported missing */
+	uint32_t warned_missing; /* 1u << field: reported missing or not a number */
 };
 
 static int memory_init(struct collector *c, const struct kpulse_config *cfg)
@@ -67,27 +68,25 @@ static int memory_sample(struct collector *c, const struct tick *t, struct mset 
 
 	err = procfs__read(m->procfs, "meminfo", &m->buf);
 	if (err) {
-		procfs__warn_once(&m->warned, 1u << 31, "failed to read %s/meminfo: %s", m->procfs,
-				  procfs__strerror(err));
+		log__reason("failed to read %s/meminfo: %s", m->procfs, procfs__strerror(err));
 		return err;
 	}
 	if (meminfo__parse(m->buf.data, &mi)) {
 		/* Say what is wrong with the file: it was read, it just holds nothing usable. */
-		procfs__warn_once(&m->warned, 1u << 30,
-				  "%s/meminfo has no line kpulse exports (MemTotal, MemFree, ...) "
-				  "in the form 'Key: <number> kB'; memory metrics are not exported",
-				  m->procfs);
+		log__reason("%s/meminfo has no line kpulse exports (MemTotal, MemFree, ...) in the "
+			    "form 'Key: <number> kB'",
+			    m->procfs);
 		return -EBADMSG;
 	}
-	m->warned &= ~(3u << 30);
 	for (i = 0; i < MEMINFO_NFIELDS; i++) {
 		if (mi.present & (1u << i)) {
 			/* kB is 1024 bytes here (the kernel shifts pages by PAGE_SHIFT - 10). */
 			mset__add(out, field_desc[i], (double)mi.kb[i] * 1024);
 			continue;
 		}
-		procfs__warn_once(&m->warned, 1u << i, "meminfo: %s is %s; %s is not exported",
-				  meminfo__key(i), mi.bad & (1u << i) ? "not a number" : "missing",
+		procfs__warn_once(&m->warned_missing, 1u << i,
+				  "meminfo: %s is %s; %s is not exported", meminfo__key(i),
+				  mi.bad & (1u << i) ? "not a number" : "missing",
 				  field_desc[i]->name);
 	}
 	if ((mi.present & (1u << MEMINFO_TOTAL)) && (mi.present & (1u << MEMINFO_AVAILABLE)) &&

@@ -284,12 +284,12 @@ static bool hook_wanted(const struct net *n, size_t i)
 	       (hooks[i].need == HOOK_PORTS && n->nports);
 }
 
-/* Load program @name? Twins carry a _btf or _raw suffix; only the chosen kind loads. */
-static bool program_wanted(const struct net *n, const char *name, bool use_btf)
+/* Load program @name? Both twins of a hook the configuration needs, nothing else. */
+static bool program_wanted(const struct net *n, const char *name)
 {
 	size_t len = strlen(name), h;
 
-	if (len < 4 || strcmp(name + len - 4, use_btf ? "_btf" : "_raw"))
+	if (len < 4)
 		return false;
 	for (h = 0; h < NHOOKS; h++)
 		if (strlen(hooks[h].tp) == len - 4 && !strncmp(name, hooks[h].tp, len - 4))
@@ -306,8 +306,9 @@ static bool has_tracepoint(const struct btf *vmlinux, const char *tp)
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 }
 
-static int load_attach(struct net *n, bool use_btf)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct net *n = ctx;
 	struct bpf_program *p;
 	int err, i;
 
@@ -320,10 +321,11 @@ static int load_attach(struct net *n, bool use_btf)
 	{
 		bool load = p == n->skel->progs.net_ns_iter
 				    ? all_namespaces
-				    : program_wanted(n, bpf_program__name(p), use_btf);
+				    : program_wanted(n, bpf_program__name(p));
 
 		bpf_program__set_autoload(p, load);
 	}
+	*use_btf = loader__choose_twins(n->skel->obj, *use_btf);
 	n->skel->rodata->self_netns = n->self_netns;
 	n->skel->rodata->nwatch = (__u32)n->nports;
 	for (i = 0; i < (int)n->nports; i++)
@@ -338,8 +340,16 @@ static int load_attach(struct net *n, bool use_btf)
 	/* Attach the tracepoint handlers and create the iterator link */
 	err = net_bpf__attach(n->skel);
 	if (err)
-		log_error("failed to attach the net programs: %s", strerror(-err));
+		log__reason("failed to attach the programs: %s", strerror(-err));
 	return err;
+}
+
+static void unload(void *ctx)
+{
+	struct net *n = ctx;
+
+	net_bpf__destroy(n->skel);
+	n->skel = NULL;
 }
 
 /*
@@ -368,7 +378,7 @@ static int seed_listeners(struct net *n)
 							    &bad);
 			/* No IPv6 in this kernel: no tcp6 file and no listeners there. */
 			if (err && !(err == -ENOENT && f == 1)) {
-				log_error("failed to read %s: %s", path, strerror(-err));
+				log__reason("failed to read %s: %s", path, strerror(-err));
 				return err;
 			}
 		}
@@ -377,13 +387,13 @@ static int seed_listeners(struct net *n)
 		if (memcmp(before, after, n->nports * sizeof(before[0])))
 			continue;
 		if (bad)
-			log_warn("net: skipped %u malformed lines in %s/net/tcp{,6}", bad,
+			log_warn("skipped %u malformed lines in %s/net/tcp{,6}", bad,
 				 n->cfg->procfs);
 		for (i = 0; i < n->nports; i++)
 			__sync_fetch_and_add(&n->skel->bss->listeners[i], counts[i] - before[i]);
 		return 0;
 	}
-	log_error("failed to seed listening ports: sockets kept changing state");
+	log__reason("failed to seed listening ports: sockets kept changing state");
 	return -EAGAIN;
 }
 
@@ -402,7 +412,7 @@ static void unpin_old_maps(const char *pin_path)
 	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_path, old[i]);
 		if (!unlink(path))
-			log_info("net: removed %s, a map no longer used", path);
+			log_info("removed %s, a map no longer used", path);
 	}
 }
 
@@ -410,10 +420,9 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	char path[512], err_text[512];
-	struct btf *vmlinux;
+	const struct btf *vmlinux;
 	struct stat st;
 	bool use_btf;
-	size_t h;
 	int err;
 
 	if (!n)
@@ -432,28 +441,27 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	err = tcp_ports__parse(cfg->port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports,
 			       err_text, sizeof(err_text));
 	if (err) {
-		log_error("--port.watch: %s", err_text);
+		log__reason("--port.watch: %s", err_text);
 		return err;
 	}
 	err = filter__init(&n->devices, device_include, device_exclude, err_text, sizeof(err_text));
 	if (err) {
-		log_error("--collector.net.device-include/-exclude: %s", err_text);
+		log__reason("--collector.net.device-include/-exclude: %s", err_text);
 		return err;
 	}
 	/* Our own namespace: devices, TCP counters and listeners in it are exported by default. */
 	snprintf(path, sizeof(path), "%s/self/ns/net", cfg->procfs);
 	if (stat(path, &st)) {
 		err = -errno;
-		log_error("failed to stat %s: %s", path, strerror(-err));
+		log__reason("failed to stat %s: %s", path, strerror(-err));
 		return err;
 	}
 	n->self_netns = (__u32)st.st_ino;
 	/* The device statistics: an unprivileged socket, usable after privileges are dropped. */
 	n->rtnl = netdev__open();
 	if (n->rtnl < 0) {
-		err = n->rtnl;
-		log_error("failed to open a NETLINK_ROUTE socket: %s", strerror(-err));
-		return err;
+		log__reason("failed to open a NETLINK_ROUTE socket: %s", strerror(-n->rtnl));
+		return n->rtnl;
 	}
 	/*
 	 * Per-cgroup bytes (opt-in: their programs sit on the sendmsg/recvmsg path) need cgroup
@@ -463,43 +471,32 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		err = cgacct__init(&n->acct, 2, cfg->procfs, cgroup_depth, cgroup_include,
 				   cgroup_exclude, err_text, sizeof(err_text));
 		if (err == -EINVAL) {
-			log_error("--collector.net.cgroup-include/-exclude: %s", err_text);
+			log__reason("--collector.net.cgroup-include/-exclude: %s", err_text);
 			return err;
 		}
 		n->cgroups_ok = !err;
 		if (err)
-			log_warn("net: no per-cgroup bytes: %s", err_text);
+			log_warn("no per-cgroup bytes: %s", err_text);
 	}
 	/* sock_{send,recv}_length came with Linux 6.3; older kernels get the rest. */
-	vmlinux = btf__load_vmlinux_btf();
+	vmlinux = loader__vmlinux_btf();
 	if (!vmlinux) {
 		err = -errno;
-		log_error("failed to load the kernel's BTF: %s", strerror(-err));
+		log__reason("failed to load the kernel's BTF: %s", strerror(-err));
 		return err;
 	}
 	if (n->cgroups_ok && (!has_tracepoint(vmlinux, "sock_send_length") ||
 			      !has_tracepoint(vmlinux, "sock_recv_length"))) {
-		log_warn("net: no per-cgroup bytes: this kernel has no sock_send_length / "
+		log_warn("no per-cgroup bytes: this kernel has no sock_send_length / "
 			 "sock_recv_length tracepoints (Linux 6.3 and later have them)");
 		cgacct__free(&n->acct);
 		n->cgroups_ok = false;
 	}
-	btf__free(vmlinux);
 
 	unpin_old_maps(cfg->pin_path);
-	use_btf = true;
-	for (h = 0; h < NHOOKS; h++)
-		if (hook_wanted(n, h))
-			use_btf &= loader__probe_tp_btf(hooks[h].tp);
-	err = load_attach(n, use_btf);
-	if (err && use_btf) {
-		log_warn("tp_btf programs failed (%s), falling back to raw_tp", strerror(-err));
-		net_bpf__destroy(n->skel);
-		use_btf = false;
-		err = load_attach(n, false);
-	}
+	err = loader__load_twins(load_attach, unload, n, &use_btf);
 	if (err) {
-		log_error("failed to load and attach the net programs: %s", strerror(-err));
+		log__reason("failed to load and attach the programs: %s", strerror(-err));
 		return err;
 	}
 	if (n->nports) {
@@ -507,7 +504,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		if (err)
 			return err;
 	}
-	log_debug("net: attached as %s", use_btf ? "tp_btf" : "raw_tp");
+	log_debug("attached as %s", use_btf ? "tp_btf" : "raw_tp");
 	return 0;
 }
 
@@ -611,7 +608,7 @@ static int read_others(struct net *n)
 		}
 	}
 	if (bad && !n->bad_lines)
-		log_warn("net: skipped %u malformed lines of /proc/<pid>/net/dev", bad);
+		log_warn("skipped %u malformed lines of /proc/<pid>/net/dev", bad);
 	n->bad_lines += bad;
 	return 0;
 }
@@ -750,18 +747,15 @@ static int sample_tcp(struct net *n, struct mset *out)
 {
 	const int ns = all_namespaces;
 	struct kpulse_net_tcp self = {};
-	__u32 key, next;
+	__u32 key;
 	char netns[16];
 	int err, cpu;
 
-	for (err = bpf_map__get_next_key(n->skel->maps.net_tcp, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(n->skel->maps.net_tcp, &key, &next, sizeof(next))) {
+	loader__for_each_entry(n->skel->maps.net_tcp, &key, n->tvals, sizeof(*n->tvals) * n->ncpus,
+			       err)
+	{
 		struct kpulse_net_tcp s = {};
 
-		key = next;
-		if (bpf_map__lookup_elem(n->skel->maps.net_tcp, &key, sizeof(key), n->tvals,
-					 sizeof(*n->tvals) * n->ncpus, 0))
-			continue;
 		for (cpu = 0; cpu < n->ncpus; cpu++) {
 			s.retransmits += n->tvals[cpu].retransmits;
 			s.resets_sent += n->tvals[cpu].resets_sent;

@@ -152,7 +152,6 @@ struct softnet_cpu {
 };
 
 enum {
-	WARN_SNMP = 1u << 0,
 	WARN_NETSTAT = 1u << 1,
 	WARN_SOCKSTAT = 1u << 2,
 	WARN_SOFTNET = 1u << 3,
@@ -190,7 +189,7 @@ static void add_mib(struct netstat *n, const struct mib *m, int mi, struct mset 
 	for (i = 0; i < m->n; i++) {
 		if (!(found & (1u << i))) {
 			procfs__warn_once(&n->warned, WARN_FIELD << (mi * 8 + i),
-					  "netstat: no %s %s in %s/net/%s; %s is not exported",
+					  "no %s %s in %s/net/%s; %s is not exported",
 					  m->fields[i].prefix, m->fields[i].name, n->procfs,
 					  m->file, m->desc[i]->name);
 			continue;
@@ -221,15 +220,17 @@ static int sample_snmp(struct netstat *n, struct mset *out)
 			snprintf(rel, sizeof(rel), "net/%s", mibs[i].file);
 			read = mibs[i].file;
 			err = procfs__read(n->procfs, rel, &n->buf);
-			if (err) {
-				procfs__warn_once(&n->warned, i ? WARN_NETSTAT : WARN_SNMP,
-						  "netstat: failed to read %s/%s: %s", n->procfs,
-						  rel, procfs__strerror(err));
-				if (!i)
-					return err;
-			} else {
-				n->warned &= ~(i ? WARN_NETSTAT : WARN_SNMP);
+			if (err && !i) {
+				log__reason("failed to read %s/%s: %s", n->procfs, rel,
+					    procfs__strerror(err));
+				return err;
 			}
+			if (err)
+				procfs__warn_once(&n->warned, WARN_NETSTAT,
+						  "failed to read %s/%s: %s", n->procfs, rel,
+						  procfs__strerror(err));
+			else
+				n->warned &= ~WARN_NETSTAT;
 		}
 		if (!err)
 			add_mib(n, &mibs[i], (int)i, out);
@@ -254,7 +255,7 @@ static void sample_sockstat(struct netstat *n, struct mset *out)
 		err = sockstat__get(n->buf.data, "TCP", "tw", &tw);
 	if (err) {
 		procfs__warn_once(&n->warned, WARN_SOCKSTAT,
-				  "netstat: no TCP tw in %s/net/sockstat (%s); "
+				  "no TCP tw in %s/net/sockstat (%s); "
 				  "kpulse_tcp_time_wait is not exported",
 				  n->procfs, procfs__strerror(err));
 		return;
@@ -287,7 +288,7 @@ static int sample_softnet(struct netstat *n, struct mset *out)
 	err = procfs__read(n->procfs, "net/softnet_stat", &n->buf);
 	if (err) {
 		procfs__warn_once(&n->warned, WARN_SOFTNET,
-				  "netstat: failed to read %s/net/softnet_stat: %s", n->procfs,
+				  "failed to read %s/net/softnet_stat: %s", n->procfs,
 				  procfs__strerror(err));
 		return 0;
 	}
@@ -299,11 +300,10 @@ static int sample_softnet(struct netstat *n, struct mset *out)
 		int f, cpu;
 
 		if (softnet__parse_line(line, &s)) {
-			procfs__warn_once(
-				&n->warned, WARN_SOFTNET_LINE,
-				"netstat: skipping a line of %s/net/softnet_stat that does "
-				"not start with a hexadecimal counter",
-				n->procfs);
+			procfs__warn_once(&n->warned, WARN_SOFTNET_LINE,
+					  "skipping a line of %s/net/softnet_stat that does "
+					  "not start with a hexadecimal counter",
+					  n->procfs);
 			line = eol ? eol + 1 : NULL;
 			continue;
 		}
@@ -351,7 +351,7 @@ static void sample_conntrack(struct netstat *n, struct mset *out)
 	if (err) {
 		/* Not loaded: nothing to report. Unloaded after we saw it: say so once. */
 		if (n->conntrack_seen)
-			log_info("netstat: %s/sys/net/netfilter/nf_conntrack_count is gone (%s): "
+			log_info("%s/sys/net/netfilter/nf_conntrack_count is gone (%s): "
 				 "nf_conntrack was unloaded",
 				 n->procfs, strerror(-err));
 		n->conntrack_seen = false;

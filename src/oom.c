@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "clock.h"
 #include "collector.h"
 #include "filter.h"
 #include "loader.h"
@@ -85,6 +86,7 @@ struct oom_label {
 
 struct oom {
 	struct oom_bpf *skel;
+	const char *pin_path;
 	struct filter filter;
 	struct oom_label *labels;
 	size_t nlabels, caplabels;
@@ -97,12 +99,11 @@ struct oom {
  */
 static bool tracepoint_passes_task(void)
 {
+	const struct btf *btf = loader__vmlinux_btf();
 	const struct btf_type *t;
-	struct btf *btf;
 	int id;
 	bool ok = false;
 
-	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return false;
 	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
@@ -117,12 +118,12 @@ static bool tracepoint_passes_task(void)
 			ok = arg && btf_is_ptr(arg);
 		}
 	}
-	btf__free(btf);
 	return ok;
 }
 
-static int load_attach(struct oom *o, const struct kpulse_config *cfg, bool use_btf)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct oom *o = ctx;
 	struct oom_bpf *skel;
 	int err;
 
@@ -131,11 +132,10 @@ static int load_attach(struct oom *o, const struct kpulse_config *cfg, bool use_
 	if (!skel)
 		return -errno;
 	/* Configure: one twin, the map size, pinned maps */
-	bpf_program__set_autoload(skel->progs.mark_victim_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.mark_victim_raw, !use_btf);
+	*use_btf = loader__choose_twins(skel->obj, *use_btf);
 	err = bpf_map__set_max_entries(skel->maps.oom_cgroup, cg_max ? cg_max : 1);
 	if (!err)
-		err = loader__pin_maps(skel->obj, cfg->pin_path);
+		err = loader__pin_maps(skel->obj, o->pin_path);
 	if (err)
 		return err;
 	/* Load & verify BPF programs */
@@ -146,40 +146,39 @@ static int load_attach(struct oom *o, const struct kpulse_config *cfg, bool use_
 	return oom_bpf__attach(skel);
 }
 
+static void unload(void *ctx)
+{
+	struct oom *o = ctx;
+
+	oom_bpf__destroy(o->skel);
+	o->skel = NULL;
+}
+
 static int oom_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct oom *o = calloc(1, sizeof(*o));
 	char why[512];
-	bool use_btf;
 	int err;
 
 	if (!o)
 		return -ENOMEM;
 	c->priv = o;
+	o->pin_path = cfg->pin_path;
 	if (filter__init(&o->filter, cg_include, cg_exclude, why, sizeof(why))) {
-		log_error("--collector.oom.cgroup-include/-exclude: %s", why);
+		log__reason("--collector.oom.cgroup-include/-exclude: %s", why);
 		return -EINVAL;
 	}
 	if (!tracepoint_passes_task()) {
-		log_error(
-			"oom: this kernel's oom:mark_victim tracepoint does not pass the victim "
-			"task (only its pid, as older kernels did), so its cgroup cannot be found; "
-			"kpulse_oom_kills_total (vmstat collector) still counts OOM kills");
+		log__reason(
+			"this kernel's oom:mark_victim tracepoint does not pass the victim "
+			"task (only its pid, as older kernels did), so its cgroup cannot be "
+			"found; kpulse_oom_kills_total (vmstat collector) still counts OOM kills");
 		return -EOPNOTSUPP;
 	}
-	use_btf = loader__probe_tp_btf("mark_victim");
-	err = load_attach(o, cfg, use_btf);
-	if (err && use_btf) {
-		log_warn("oom: tp_btf program failed (%s), falling back to raw_tp", strerror(-err));
-		oom_bpf__destroy(o->skel);
-		err = load_attach(o, cfg, false);
-	}
-	if (err) {
-		log_error("failed to load and attach the oom program: %s%s%s", strerror(-err),
-			  *loader__reason() ? ": " : "", loader__reason());
-		return err;
-	}
-	return 0;
+	err = loader__load_twins(load_attach, unload, o, NULL);
+	if (err)
+		log__reason("failed to load and attach the program: %s", strerror(-err));
+	return err;
 }
 
 /* "/a/b" from the names the kernel recorded; "/" for the root cgroup. */
@@ -226,16 +225,13 @@ static int sample_cgroups(struct oom *o, struct mset *out)
 	struct bpf_map *map = o->skel->maps.oom_cgroup;
 	struct kpulse_oom_cgroup v;
 	char path[4096], rolled[4096];
-	__u64 key, next;
+	__u64 key;
 	size_t i;
 	int err;
 
 	o->nlabels = 0;
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
-		key = next;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), &v, sizeof(v), 0))
-			continue;
+	loader__for_each_entry(map, &key, &v, sizeof(v), err)
+	{
 		path_string(&v.path, path, sizeof(path));
 		cgroup__roll_up(path, cg_depth, rolled, sizeof(rolled));
 		if (!filter__match(&o->filter, rolled))
@@ -267,19 +263,11 @@ static int read_victim(struct oom *o, struct kpulse_oom_victim *v)
 	return -EAGAIN;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int oom_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	struct oom *o = c->priv;
 	struct kpulse_oom_victim v;
-	char pid[16], comm[KPULSE_OOM_COMM_LEN + 1], path[4096];
+	char pid[16], comm[KPULSE_COMM_LEN + 1], path[4096];
 	int err;
 
 	err = read_victim(o, &v);
@@ -288,7 +276,7 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 	mset__add(out, &victims, (double)v.seq);
 	mset__add(out, &unattributed, (double)v.lost);
 	if (v.lost && !o->warned_full) {
-		log_warn("oom: the map of victim cgroups is full (%u); kills in further cgroups "
+		log_warn("the map of victim cgroups is full (%u); kills in further cgroups "
 			 "are counted in kpulse_oom_kills_unattributed_total: raise "
 			 "--collector.oom.cgroup-max",
 			 cg_max);
@@ -299,12 +287,12 @@ static int oom_sample(struct collector *c, const struct tick *t, struct mset *ou
 		return err;
 	snprintf(pid, sizeof(pid), "%u", v.tgid);
 	/* comm comes from the kernel: bounded here, escaped where labels are written. */
-	memcpy(comm, v.comm, KPULSE_OOM_COMM_LEN);
-	comm[KPULSE_OOM_COMM_LEN] = '\0';
+	memcpy(comm, v.comm, KPULSE_COMM_LEN);
+	comm[KPULSE_COMM_LEN] = '\0';
 	path_string(&v.path, path, sizeof(path));
 	mset__add(out, &last_info, 1, pid, comm, path);
 	mset__add(out, &last_time,
-		  (double)(clock_ns(CLOCK_REALTIME) - (clock_ns(CLOCK_BOOTTIME) - v.boot_ns)) /
+		  (double)(clock__ns(CLOCK_REALTIME) - (clock__ns(CLOCK_BOOTTIME) - v.boot_ns)) /
 			  1e9);
 	return 0;
 }

@@ -31,7 +31,9 @@ static const struct flag pressure_flags[] = {
 	{"collector.pressure.cgroup-exclude", FLAG_STRING, &cg_exclude,
 	 "regex of cgroup paths whose pressure is not exported"},
 	{"collector.pressure.cgroup-max", FLAG_UINT, &cg_max,
-	 "most cgroups whose pressure is read per tick; more are left out (logged once)"},
+	 "most cgroups whose pressure is read per tick; more are left out (logged once). Each "
+	 "costs 3 file reads and 12 series a tick (~70 us of CPU on a 2-CPU VM: 512 cgroups "
+	 "~40 ms a tick)"},
 	{NULL},
 };
 
@@ -84,7 +86,7 @@ static const char *const res_names[RES_N] = {"cpu", "memory", "io", "irq"};
 /* The previous reading of one pressure file. */
 struct psi_prev {
 	struct psi psi;
-	uint64_t read_ns; /* CLOCK_MONOTONIC just before the read */
+	uint64_t read_ns; /* the tick's now_ns when it was read */
 	bool valid;
 };
 
@@ -109,6 +111,7 @@ struct pressure {
 	const char *procfs;
 	struct procfs_buf buf;
 	struct psi_prev sys[RES_N];
+	uint32_t host_res; /* bit r: /proc/pressure/<r> was read this tick */
 	/* Per cgroup; cg_ok false without a cgroup2 mount. */
 	bool cg_ok;
 	char mount[4096];
@@ -117,6 +120,7 @@ struct pressure {
 	size_t ncg, capcg;
 	size_t walked; /* cgroups read in this tick */
 	struct mset *out;
+	uint64_t now_ns; /* this tick's */
 	uint32_t warned;
 };
 
@@ -131,13 +135,13 @@ static int pressure_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = p;
 	p->procfs = cfg->procfs;
 	if (filter__init(&p->filter, cg_include, cg_exclude, err, sizeof(err))) {
-		log_error("--collector.pressure.cgroup-include/-exclude: %s", err);
+		log__reason("--collector.pressure.cgroup-include/-exclude: %s", err);
 		return -EINVAL;
 	}
 	rc = cgroup__find_mount(cfg->procfs, p->mount, sizeof(p->mount));
 	p->cg_ok = !rc;
 	if (rc)
-		log_warn("pressure: no per-cgroup pressure: no cgroup2 mount in %s/self/mountinfo "
+		log_warn("no per-cgroup pressure: no cgroup2 mount in %s/self/mountinfo "
 			 "(%s); host-wide pressure is still exported",
 			 cfg->procfs, strerror(-rc));
 	return 0;
@@ -152,7 +156,7 @@ static int read_psi(struct pressure *p, const char *root, const char *rel, struc
 		    const struct metric_desc *total, const struct metric_desc *ratio,
 		    const char *cgroup, const char *res)
 {
-	uint64_t now = mono_now_ns();
+	uint64_t now = p->now_ns;
 	struct psi cur;
 	int err, k;
 
@@ -193,17 +197,19 @@ static int sample_host(struct pressure *p)
 	char rel[64];
 	int r, err, ok = 0;
 
+	p->host_res = 0;
 	for (r = 0; r < RES_N; r++) {
 		snprintf(rel, sizeof(rel), "pressure/%s", res_names[r]);
 		err = read_psi(p, p->procfs, rel, &p->sys[r], &stalled_seconds, &stalled_ratio,
 			       NULL, res_names[r]);
 		if (!err) {
+			p->host_res |= 1u << r;
 			ok++;
 			continue;
 		}
 		if (err == -ENOENT && r == RES_IRQ) {
 			if (!(p->warned & (WARN_RES << r)))
-				log_debug("pressure: no %s/%s (a kernel without "
+				log_debug("no %s/%s (a kernel without "
 					  "CONFIG_IRQ_TIME_ACCOUNTING): no irq pressure",
 					  p->procfs, rel);
 			p->warned |= WARN_RES << r;
@@ -211,8 +217,8 @@ static int sample_host(struct pressure *p)
 		}
 		if (err == -ENOENT || err == -EOPNOTSUPP)
 			continue; /* PSI off: reported once below */
-		procfs__warn_once(&p->warned, WARN_RES << r, "pressure: failed to read %s/%s: %s",
-				  p->procfs, rel, procfs__strerror(err));
+		procfs__warn_once(&p->warned, WARN_RES << r, "failed to read %s/%s: %s", p->procfs,
+				  rel, procfs__strerror(err));
 	}
 	return ok;
 }
@@ -274,7 +280,7 @@ static int sample_cgroup(const char *path, void *ctx)
 		return 0;
 	if (p->walked >= cg_max) {
 		procfs__warn_once(&p->warned, WARN_CG_MAX,
-				  "pressure: more than %u cgroups down to depth %u; the rest are "
+				  "more than %u cgroups down to depth %u; the rest are "
 				  "not exported: raise --collector.pressure.cgroup-max or narrow "
 				  "--collector.pressure.cgroup-include",
 				  cg_max, cg_depth);
@@ -287,8 +293,14 @@ static int sample_cgroup(const char *path, void *ctx)
 	e->seen = true;
 	for (r = 0; r < RES_N; r++) {
 		/*
-		 * A missing file is PSI switched off for this cgroup (cgroup.pressure 0), for
-		 * all cgroups (cgroup_disable=pressure), or irq without IRQ time accounting.
+		 * A resource the host does not account (irq without IRQ time accounting) has
+		 * no file in any cgroup either: not looked for, 1 open less per cgroup.
+		 */
+		if (!(p->host_res & (1u << r)))
+			continue;
+		/*
+		 * A missing file is PSI switched off for this cgroup (cgroup.pressure 0) or
+		 * for all cgroups (cgroup_disable=pressure).
 		 */
 		snprintf(rel, sizeof(rel), "%s/%s.pressure", strcmp(path, "/") ? path : "",
 			 res_names[r]);
@@ -296,7 +308,7 @@ static int sample_cgroup(const char *path, void *ctx)
 			       path, res_names[r]);
 		if (err == -ENOENT && r == RES_CPU && !strcmp(path, "/"))
 			procfs__warn_once(&p->warned, WARN_CG_OFF,
-					  "pressure: no per-cgroup pressure: %s/cpu.pressure is "
+					  "no per-cgroup pressure: %s/cpu.pressure is "
 					  "missing (the kernel was booted with "
 					  "cgroup_disable=pressure)",
 					  p->mount);
@@ -316,8 +328,8 @@ static int sample_cgroups(struct pressure *p)
 	if (err == -ENOMEM)
 		return err;
 	if (err)
-		procfs__warn_once(&p->warned, WARN_CG_WALK, "pressure: failed to walk %s: %s",
-				  p->mount, strerror(-err));
+		procfs__warn_once(&p->warned, WARN_CG_WALK, "failed to walk %s: %s", p->mount,
+				  strerror(-err));
 	else
 		p->warned &= ~WARN_CG_WALK;
 	/* Forget removed cgroups: one re-created under the same path starts afresh. */
@@ -336,10 +348,11 @@ static int pressure_sample(struct collector *c, const struct tick *t, struct mse
 	struct pressure *p = c->priv;
 
 	p->out = out;
+	p->now_ns = t->now_ns;
 	if (!sample_host(p)) {
 		/* Up but empty: nothing to read is an answer, not a failure. */
 		procfs__warn_once(&p->warned, WARN_NO_PSI,
-				  "pressure: no pressure stall information in %s/pressure: the "
+				  "no pressure stall information in %s/pressure: the "
 				  "kernel lacks CONFIG_PSI or was booted with psi=0 (add psi=1 to "
 				  "its command line to enable it); the collector stays up, empty",
 				  p->procfs);

@@ -98,6 +98,16 @@ static bool drop_cut_line(const char *path, struct procfs_buf *b)
 	return len > 0;
 }
 
+ssize_t procfs__read_fd(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 int procfs__read_path(const char *path, struct procfs_buf *b)
 {
 	ssize_t n;
@@ -115,25 +125,16 @@ int procfs__read_path(const char *path, struct procfs_buf *b)
 			char c;
 
 			/* Full: one more byte means the file is larger than we read. */
-			n = read(fd, &c, 1);
-			if (n > 0)
-				err = -EFBIG;
-			else if (n < 0 && errno == EINTR)
-				continue;
-			else if (n < 0)
-				err = -errno;
+			n = procfs__read_fd(fd, &c, 1);
+			err = n > 0 ? -EFBIG : (int)n;
 			break;
 		}
 		/* procfs files are generated per read(): read to EOF, keep one byte for NUL. */
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
+		n = procfs__read_fd(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n <= 0) {
+			err = (int)n;
 			break;
 		}
-		if (!n)
-			break;
 		b->len += n;
 	}
 	close(fd);

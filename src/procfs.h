@@ -35,6 +35,8 @@ struct procfs_buf {
  * /proc/pressure with PSI off). Returns the descriptor or -errno.
  */
 int procfs__open(const char *path);
+/* read() of up to @len bytes, again when a signal interrupts it; -errno on failure. */
+ssize_t procfs__read_fd(int fd, void *buf, size_t len);
 /* procfs__open as a stdio stream, for line-by-line readers; NULL with errno set. */
 FILE *procfs__fopen(const char *path);
 /*

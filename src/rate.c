@@ -1,15 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Rates and ratios divide by the measured elapsed time, never by the nominal interval. */
-#include <time.h>
 #include "rate.h"
-
-uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
 
 uint64_t rate__elapsed(uint64_t prev_ns, uint64_t now_ns, uint64_t interval_ns)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Rate math: per-second rates and ratios from two readings of a cumulative counter, the
- * interval they cover, and the one monotonic clock everything in the daemon reads.
+ * interval they cover (measured with mono_now_ns(), exporter/clock.h).
  */
 #ifndef KPULSE_RATE_H
 #define KPULSE_RATE_H
@@ -12,8 +12,6 @@
 
 #define NSEC_PER_SEC 1000000000ull
 
-/* CLOCK_MONOTONIC in nanoseconds: the daemon's one clock (ticks, deadlines, timeouts). */
-uint64_t mono_now_ns(void);
 /*
  * The interval a reading at @now_ns closes, the previous one being at @prev_ns (0: none),
  * for rates over a sampler interval of @interval_ns: 0, meaning "publish no rate yet",

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One tick: sample the collectors, add self metrics, render each format once, publish. */
+/* One tick: sample the collectors, add the sampler's own families, publish the set for
+ * scrapes to render. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "expfmt.h"
-#include "gzip.h"
+#include "clock.h"
 #include "log.h"
 #include "rate.h"
 #include "sampler.h"
-#include "self.h"
 
 static const struct metric_desc build_info = {
 	"kpulse_build_info",
@@ -72,14 +71,13 @@ int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct sna
 	s->history_full = false;
 	s->prev_ns = 0;
 	s->seq = 0;
-	s->set = mset__new();
-	return s->set ? 0 : -ENOMEM;
+	s->set = NULL;
+	return 0;
 }
 
 void sampler__destroy(struct sampler *s)
 {
-	mset__free(s->set);
-	s->set = NULL;
+	s->set = NULL; /* each tick's set went to the store */
 }
 
 /*
@@ -92,15 +90,21 @@ static void sample_collector(struct sampler *s, struct collector *c, uint64_t se
 {
 	uint64_t start = mono_now_ns();
 	struct tick t = {.now_ns = start, .seq = seq};
+	const char *why;
 	int err;
 
 	if (c->started) {
 		t.elapsed_ns = rate__elapsed(c->sampled_ns, start, s->cfg->interval_ns);
 		c->sampled_ns = start;
+		log__take_reason();
+		log__set_collector(c->name);
 		err = c->sample(c, &t, set);
-		/* Log a change of state once, not every second. */
+		log__set_collector(NULL);
+		why = log__take_reason();
+		/* Log a change of state once, not every second, with its reason (log.h). */
 		if (err && c->up)
-			log_warn("collector %s failed to sample: %s", c->name, strerror(-err));
+			log_warn("collector %s failed to sample: %s", c->name,
+				 *why ? why : strerror(-err));
 		else if (!err && !c->up && seq)
 			log_info("collector %s is sampling again", c->name);
 		c->up = !err;
@@ -108,22 +112,6 @@ static void sample_collector(struct sampler *s, struct collector *c, uint64_t se
 	c->duration_s = (double)(mono_now_ns() - start) / 1e9;
 	mset__add(set, &collector_up, c->up ? 1 : 0, c->name);
 	mset__add(set, &collector_duration, c->duration_s, c->name);
-}
-
-/* Render @set with @encode into @plain, and its gzip compression into @gz. */
-static int render_body(const struct mset *set, int (*encode)(const struct mset *, struct buf *),
-		       struct snap_bytes *plain, struct snap_bytes *gz)
-{
-	struct buf b = {};
-	int err;
-
-	err = encode(set, &b);
-	plain->data = buf__steal(&b, &plain->len);
-	if (err || !plain->data) {
-		buf__free(&b);
-		return err ? err : -ENOMEM;
-	}
-	return gzip__compress(plain->data, plain->len, &gz->data, &gz->len);
 }
 
 /* Keep this tick in the history and add the peaks of the window to @s->set. */
@@ -149,34 +137,24 @@ int sampler__tick(struct sampler *s)
 	uint64_t now = mono_now_ns();
 	struct timespec wall;
 	struct collector *const *c;
-	struct snapshot *snap;
 	int err;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
-	mset__reset(s->set);
+	s->set = snapstore__take_set(s->store);
+	if (!s->set)
+		return -ENOMEM;
 	for (c = kpulse_collectors; *c; c++)
 		if ((*c)->enabled)
 			sample_collector(s, *c, s->seq, s->set);
 	mset__add(s->set, &build_info, 1, KPULSE_VERSION, KPULSE_REVISION);
 	mset__add(s->set, &last_tick, (double)wall.tv_sec + wall.tv_nsec / 1e9);
-	self__sample(s->set);
 	if (s->history)
 		record_history(s, &wall);
 	s->prev_ns = now;
 	s->seq++;
 
-	snap = snapshot__new(now);
-	if (!snap)
-		return -ENOMEM;
-	err = render_body(s->set, expfmt__text, &snap->body[SNAP_TEXT],
-			  &snap->body[SNAP_TEXT_GZIP]);
-	if (!err)
-		err = render_body(s->set, expfmt__openmetrics, &snap->body[SNAP_OPENMETRICS],
-				  &snap->body[SNAP_OPENMETRICS_GZIP]);
-	if (err) {
-		snapshot__put(snap);
-		return err;
-	}
-	snapstore__publish(s->store, snap, mono_now_ns());
-	return 0;
+	/* Rendering waits for a scrape: a tick nobody scrapes renders nothing. */
+	err = snapstore__publish(s->store, s->set, now, mono_now_ns());
+	s->set = NULL;
+	return err;
 }

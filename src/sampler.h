@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The sampler: once per tick, every collector reads its sources; the result is rendered
- * once and published as an immutable snapshot. */
+/* The sampler: once per tick, every collector reads its sources; the result is published
+ * as an immutable snapshot, which the first scrape of each format renders. */
 #ifndef KPULSE_SAMPLER_H
 #define KPULSE_SAMPLER_H
 
@@ -13,7 +13,7 @@
 struct sampler {
 	const struct kpulse_config *cfg;
 	struct snapstore *store;
-	struct mset *set;
+	struct mset *set;	 /* the set being filled, during a tick */
 	struct history *history; /* NULL when --history.* turned it off */
 	uint64_t prev_ns;	 /* when the last tick began; 0 before the first */
 	uint64_t seq;
@@ -26,7 +26,7 @@ extern const struct metric_desc *const sampler_metrics[];
 /* @history (may be NULL) records every tick; it stays the caller's. */
 int sampler__init(struct sampler *s, const struct kpulse_config *cfg, struct snapstore *store,
 		  struct history *history);
-/* Sample every started collector, render and publish; -ENOMEM if rendering failed. */
+/* Sample every started collector and publish; -ENOMEM if the set could not be filled. */
 int sampler__tick(struct sampler *s);
 void sampler__destroy(struct sampler *s);
 

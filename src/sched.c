@@ -192,6 +192,9 @@ struct sched {
 	/* Per-cgroup CPU time; cg_ok false when there is no cgroup2 mount. */
 	bool cg_ok;
 	struct cgacct acct;
+	/* How the programs are set up: see sched_init. */
+	bool wakeup_hooks;
+	long long tick_off;
 	__u64 cg_lost_ns;
 	/* Watched processes: the iterator's output and the previous run, sorted by tgid. */
 	char *iterbuf;
@@ -268,7 +271,7 @@ static int percpu_offset(const struct btf *btf, const char *name, long long *off
  */
 static void kernel_accounting(bool *sched_info, long long *tick_sched_off)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf *btf = loader__vmlinux_btf();
 	long long rq, ts;
 
 	*sched_info = false;
@@ -283,7 +286,6 @@ static void kernel_accounting(bool *sched_info, long long *tick_sched_off)
 	    has_member(btf, "tick_sched", "iowait_sleeptime") &&
 	    !percpu_offset(btf, "runqueues", &rq) && !percpu_offset(btf, "tick_cpu_sched", &ts))
 		*tick_sched_off = rq - ts;
-	btf__free(btf);
 }
 
 /*
@@ -339,27 +341,27 @@ static bool idle_time_matches(struct sched *s, char *why, size_t len)
 }
 
 /*
- * Run sched_seed once over every task, now that sched_switch is attached: from here on
- * each task's next run-queue wait is recorded whole, also one that began before kpulse
- * started (see bpf/sched.bpf.c).
+ * Run sched_seed (attached with the rest) once over every task, now that sched_switch is
+ * attached: from here on each task's next run-queue wait is recorded whole, also one that
+ * began before kpulse started (see bpf/sched.bpf.c). Its link is not needed afterwards.
  */
 static int seed_tasks(struct sched_bpf *skel)
 {
-	struct bpf_link *link = bpf_program__attach(skel->progs.sched_seed);
 	char *buf = NULL;
 	size_t cap = 0, len;
 	int err;
 
-	if (!link)
-		return -errno;
-	err = loader__read_iter(link, &buf, &cap, &len);
+	err = loader__read_iter(skel->links.sched_seed, &buf, &cap, &len);
 	free(buf);
-	bpf_link__destroy(link);
+	bpf_link__destroy(skel->links.sched_seed);
+	skel->links.sched_seed = NULL;
 	return err;
 }
 
-static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long long tick_off)
+static int load_attach(void *ctx, bool *use_btf)
 {
+	struct sched *s = ctx;
+	const bool wakeup_hooks = s->wakeup_hooks;
 	struct sched_bpf *skel;
 	size_t i;
 	int err, cpu;
@@ -369,15 +371,14 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long lo
 	if (!skel)
 		return -errno;
 	/* Configure: one twin of each tracepoint, the watch list, map sizes, pinned maps */
-	bpf_program__set_autoload(skel->progs.sched_switch_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.sched_switch_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, wakeup_hooks && use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, wakeup_hooks && !use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, wakeup_hooks && use_btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, wakeup_hooks && !use_btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, wakeup_hooks);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, wakeup_hooks);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, wakeup_hooks);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, wakeup_hooks);
+	*use_btf = loader__choose_twins(skel->obj, *use_btf);
 	skel->rodata->rq_from_sched_info = !wakeup_hooks;
 	skel->rodata->charge_cgroups = s->cg_ok;
-	skel->rodata->tick_sched_off = tick_off;
+	skel->rodata->tick_sched_off = s->tick_off;
 	bpf_program__set_autoload(skel->progs.sched_seed, !wakeup_hooks);
 	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
 	skel->rodata->nwatch = s->cfg->nwatch;
@@ -386,7 +387,7 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long lo
 	err = bpf_map__set_max_entries(skel->maps.sched_cgcpu, cg_max ? cg_max : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.sched_rqpid,
-					       wakeup_hooks && !use_btf ? RQPID_MAX : 1);
+					       wakeup_hooks && !*use_btf ? RQPID_MAX : 1);
 	if (err)
 		return err;
 	err = loader__pin_maps(skel->obj, s->cfg->pin_path);
@@ -402,35 +403,27 @@ static int load_attach(struct sched *s, bool use_btf, bool wakeup_hooks, long lo
 		if (s->online[cpu])
 			flush_cpu(s, cpu);
 	}
-	/* Attach tracepoint handlers and the iterator (the flush program is run, never attached) */
-	struct {
-		struct bpf_program *prog;
-		struct bpf_link **link;
-	} progs[] = {
-		{skel->progs.sched_switch_btf, &skel->links.sched_switch_btf},
-		{skel->progs.sched_switch_raw, &skel->links.sched_switch_raw},
-		{skel->progs.sched_wakeup_btf, &skel->links.sched_wakeup_btf},
-		{skel->progs.sched_wakeup_raw, &skel->links.sched_wakeup_raw},
-		{skel->progs.sched_wakeup_new_btf, &skel->links.sched_wakeup_new_btf},
-		{skel->progs.sched_wakeup_new_raw, &skel->links.sched_wakeup_new_raw},
-		{skel->progs.sched_procs, &skel->links.sched_procs},
-	};
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (!bpf_program__autoload(progs[i].prog))
-			continue;
-		*progs[i].link = bpf_program__attach(progs[i].prog);
-		if (!*progs[i].link)
-			return -errno;
-	}
-	return bpf_program__autoload(skel->progs.sched_seed) ? seed_tasks(skel) : 0;
+	/*
+	 * Attach tracepoint handlers and the iterator (the flush program, a bare SEC("raw_tp"),
+	 * is run, never attached: libbpf's attach skips it)
+	 */
+	err = sched_bpf__attach(skel);
+	return err || !skel->links.sched_seed ? err : seed_tasks(skel);
+}
+
+static void unload(void *ctx)
+{
+	struct sched *s = ctx;
+
+	sched_bpf__destroy(s->skel);
+	s->skel = NULL;
 }
 
 static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 {
 	struct sched *s = calloc(1, sizeof(*s));
 	char why[512];
-	bool use_btf, wakeup_hooks, sched_info;
-	long long tick_off;
+	bool use_btf, sched_info;
 	int err;
 
 	if (!s)
@@ -438,8 +431,7 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = s;
 	s->cfg = cfg;
 	if (cfg->nwatch > KPULSE_WATCH_MAX) {
-		log_error("failed to watch processes: at most %d --process.watch names",
-			  KPULSE_WATCH_MAX);
+		log__reason("at most %d --process.watch names", KPULSE_WATCH_MAX);
 		return -E2BIG;
 	}
 	s->ncpus = libbpf_num_possible_cpus();
@@ -454,54 +446,45 @@ static int sched_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	err = cpus__read_online(cfg->sysfs, s->online, s->ncpus);
 	if (err) {
-		log_error("failed to read online CPUs under %s: %s", cfg->sysfs, strerror(-err));
+		log__reason("failed to read online CPUs under %s: %s", cfg->sysfs, strerror(-err));
 		return err;
 	}
 	err = cgacct__init(&s->acct, 1, cfg->procfs, cg_depth, cg_include, cg_exclude, why,
 			   sizeof(why));
 	if (err == -EINVAL) {
-		log_error("failed to set up cgroup filters: %s", why);
+		log__reason("--collector.sched.cgroup-include/-exclude: %s", why);
 		return err;
 	}
 	s->cg_ok = !err;
 	if (err)
 		log_warn("no per-cgroup CPU time: %s", why);
 
-	kernel_accounting(&sched_info, &tick_off);
+	kernel_accounting(&sched_info, &s->tick_off);
 	if (busy_from_switches)
-		tick_off = 0;
-	else if (!tick_off)
-		log_warn("sched: busy time counted at context switches: the kernel's BTF does not "
+		s->tick_off = 0;
+	else if (!s->tick_off)
+		log_warn("busy time counted at context switches: the kernel's BTF does not "
 			 "show where its per-CPU idle time is (tick_cpu_sched, "
 			 "CONFIG_NO_HZ_COMMON)");
-	use_btf = loader__probe_tp_btf("sched_switch");
-	wakeup_hooks = rq_wakeup_hooks || !sched_info;
+	s->wakeup_hooks = rq_wakeup_hooks || !sched_info;
 	for (;;) {
-		err = load_attach(s, use_btf, wakeup_hooks, tick_off);
-		if (err && use_btf) {
-			log_warn("tp_btf sched programs failed (%s), falling back to raw_tp",
-				 strerror(-err));
-			sched_bpf__destroy(s->skel);
-			use_btf = false;
-			err = load_attach(s, use_btf, wakeup_hooks, tick_off);
-		}
-		if (err || !tick_off || idle_time_matches(s, why, sizeof(why)))
+		err = loader__load_twins(load_attach, unload, s, &use_btf);
+		if (err || !s->tick_off || idle_time_matches(s, why, sizeof(why)))
 			break;
-		log_warn("sched: busy time counted at context switches: the kernel's per-CPU idle "
+		log_warn("busy time counted at context switches: the kernel's per-CPU idle "
 			 "time read through tick_cpu_sched does not match /proc/stat (%s)",
 			 why);
-		sched_bpf__destroy(s->skel);
-		s->skel = NULL;
-		tick_off = 0;
+		unload(s);
+		s->tick_off = 0;
 	}
 	if (err) {
-		log_error("failed to load and attach the sched programs: %s", strerror(-err));
+		log__reason("failed to load and attach the programs: %s", strerror(-err));
 		return err;
 	}
-	log_debug("sched: attached as %s; run-queue waits from %s; busy time from %s",
+	log_debug("attached as %s; run-queue waits from %s; busy time from %s",
 		  use_btf ? "tp_btf" : "raw_tp",
-		  wakeup_hooks ? "sched_wakeup(_new)" : "the kernel's sched_info",
-		  tick_off ? "the kernel's idle time" : "context switches");
+		  s->wakeup_hooks ? "sched_wakeup(_new)" : "the kernel's sched_info",
+		  s->tick_off ? "the kernel's idle time" : "context switches");
 	return 0;
 }
 
@@ -758,11 +741,11 @@ static int sched_sample(struct collector *c, const struct tick *t, struct mset *
 	if ((err2 = sample_rqlat(s, out)) && !err)
 		err = err2;
 	if (s->cg_ok && (err2 = sample_cgroups(s, t, out)) && !err) {
-		log_debug("sched: failed to read per-cgroup CPU time: %s", strerror(-err2));
+		log_debug("failed to read per-cgroup CPU time: %s", strerror(-err2));
 		err = err2;
 	}
 	if ((err2 = sample_procs(s, t, out)) && !err) {
-		log_debug("sched: failed to run the task iterator: %s", strerror(-err2));
+		log_debug("failed to run the task iterator: %s", strerror(-err2));
 		err = err2;
 	}
 	return err;

@@ -11,7 +11,5 @@
 
 /* The @n finite upper bounds, in seconds, of the BPF log2 slots: 2^i µs, i = 0..n-1. */
 void sched__rq_bounds(double *bounds, size_t n);
-/* The slot the BPF side puts a wait of @ns in (mirror of bpf/sched.bpf.c, for tests). */
-unsigned int sched__rq_slot(uint64_t ns, unsigned int nbounds);
 
 #endif /* KPULSE_SCHED_ACCT_H */

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Self metrics: /proc/self for the process, BPF_OBJ_GET_INFO_BY_FD for our programs. */
+/*
+ * The self collector: kpulse's own process (named as client_golang's process collector names
+ * its families) from /proc/self, and the BPF programs every other collector loaded, from
+ * BPF_OBJ_GET_INFO_BY_FD, with their kernel run statistics under --bpf.stats. It is the last
+ * in the registry: its init finds the programs the others loaded, and it runs before the
+ * privilege drop, which finding attach points needs.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +17,10 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "collector.h"
+#include "loader.h"
 #include "log.h"
 #include "procfs.h"
-#include "self.h"
 
 static const struct metric_desc cpu_seconds = {
 	"process_cpu_seconds_total",
@@ -73,7 +80,7 @@ static const struct metric_desc prog_runs = {
 	"enabled).",
 };
 
-const struct metric_desc *const self_metrics[] = {
+static const struct metric_desc *const self_metrics[] = {
 	&cpu_seconds, &resident,  &virtual_mem,	     &open_fds,	 &max_fds,
 	&start_time,  &prog_info, &prog_run_seconds, &prog_runs, NULL,
 };
@@ -91,12 +98,12 @@ struct prog {
 static struct {
 	struct prog *progs;
 	size_t nprogs;
-	int stats_fd;
+	bool stats; /* --bpf.stats: main enabled the kernel's run statistics */
 	int fd_dir; /* /proc/self/fd, opened while we could */
 	double start_time;
 	long page_size;
 	char procfs[256];
-} self = {.stats_fd = -1, .fd_dir = -1};
+} self = {.fd_dir = -1};
 
 static struct prog *prog_by_id(__u32 id)
 {
@@ -175,7 +182,7 @@ static void set_hook(__u32 prog_id, const char *kind, const char *name)
 }
 
 /* A link fd: raw_tp, tp_btf (tracing) and iterator links say what they attach to. */
-static void link_hook(int fd, struct btf **vmlinux)
+static void link_hook(int fd)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
@@ -193,17 +200,14 @@ static void link_hook(int fd, struct btf **vmlinux)
 		set_hook(info.prog_id, "iter", name);
 		break;
 	case BPF_LINK_TYPE_TRACING: {
+		const struct btf *vmlinux = loader__vmlinux_btf();
 		const struct btf_type *t;
 		const char *n;
 
-		if (!*vmlinux)
-			*vmlinux = btf__load_vmlinux_btf();
-		if (libbpf_get_error(*vmlinux)) {
-			*vmlinux = NULL;
+		if (!vmlinux)
 			return;
-		}
-		t = btf__type_by_id(*vmlinux, info.tracing.target_btf_id);
-		n = t ? btf__name_by_offset(*vmlinux, t->name_off) : NULL;
+		t = btf__type_by_id(vmlinux, info.tracing.target_btf_id);
+		n = t ? btf__name_by_offset(vmlinux, t->name_off) : NULL;
 		if (!n)
 			return;
 		if (info.tracing.attach_type == BPF_TRACE_RAW_TP) {
@@ -241,7 +245,6 @@ static void perf_hook(int fd)
 static void scan_fds(void)
 {
 	char path[64], target[64];
-	struct btf *vmlinux = NULL;
 	struct dirent *e;
 	int pass;
 	DIR *d;
@@ -265,13 +268,12 @@ static void scan_fds(void)
 			if (pass == 0 && !strcmp(target, "anon_inode:bpf-prog"))
 				add_prog(fd);
 			else if (pass == 1 && !strcmp(target, "anon_inode:bpf_link"))
-				link_hook(fd, &vmlinux);
+				link_hook(fd);
 			else if (pass == 1 && !strcmp(target, "anon_inode:[perf_event]"))
 				perf_hook(fd);
 		}
 		closedir(d);
 	}
-	btf__free(vmlinux);
 }
 
 /* Process start: /proc/self/stat field 22 (clock ticks after boot) + btime. */
@@ -304,25 +306,16 @@ static double read_start_time(void)
 	return btime ? (double)btime + (double)ticks / sysconf(_SC_CLK_TCK) : 0;
 }
 
-int self__init(const char *procfs, bool stats)
+static int self_init(struct collector *c, const struct kpulse_config *cfg)
 {
-	snprintf(self.procfs, sizeof(self.procfs), "%s", procfs);
+	snprintf(self.procfs, sizeof(self.procfs), "%s", cfg->procfs);
+	self.stats = cfg->bpf_stats;
 	self.page_size = sysconf(_SC_PAGESIZE);
 	self.start_time = read_start_time();
 	/* Kept open: after the privilege drop /proc/self/fd is only ours through this. */
 	self.fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	scan_fds();
-	if (stats) {
-		self.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-		if (self.stats_fd < 0) {
-			int err = -errno;
-
-			log_error("failed to enable BPF run statistics (--bpf.stats): %s",
-				  strerror(errno));
-			return err;
-		}
-	}
-	log_debug("self: %zu BPF programs loaded", self.nprogs);
+	log_debug("%zu BPF programs loaded", self.nprogs);
 	return 0;
 }
 
@@ -348,7 +341,7 @@ static int count_fds(void)
 	return n - 1; /* not the one reading the directory */
 }
 
-void self__sample(struct mset *out)
+static int self_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	unsigned long long vsize_pages, rss_pages;
 	struct rusage ru;
@@ -385,14 +378,15 @@ void self__sample(struct mset *out)
 		__u32 len = sizeof(info);
 
 		mset__add(out, &prog_info, 1, p->name, p->id_s, p->tag, p->hook);
-		if (self.stats_fd < 0 || bpf_obj_get_info_by_fd(p->fd, &info, &len))
+		if (!self.stats || bpf_obj_get_info_by_fd(p->fd, &info, &len))
 			continue;
 		mset__add(out, &prog_run_seconds, info.run_time_ns / 1e9, p->name);
 		mset__add(out, &prog_runs, (double)info.run_cnt, p->name);
 	}
+	return 0;
 }
 
-void self__destroy(void)
+static void self_destroy(struct collector *c)
 {
 	size_t i;
 
@@ -401,9 +395,18 @@ void self__destroy(void)
 	free(self.progs);
 	self.progs = NULL;
 	self.nprogs = 0;
-	if (self.stats_fd >= 0)
-		close(self.stats_fd);
 	if (self.fd_dir >= 0)
 		close(self.fd_dir);
-	self.stats_fd = self.fd_dir = -1;
+	self.fd_dir = -1;
 }
+
+struct collector self_collector = {
+	.name = "self",
+	.help = "kpulse's own process (process_* families) and the BPF programs it loaded",
+	.enabled = true,
+	.always_on = true,
+	.metrics = self_metrics,
+	.init = self_init,
+	.sample = self_sample,
+	.destroy = self_destroy,
+};

@@ -109,8 +109,7 @@ static int load_attach(struct tcprtt *r)
 	if (err)
 		return err;
 	/* Attach the iterator (it runs only when read) */
-	skel->links.tcprtt = bpf_program__attach_iter(skel->progs.tcprtt, NULL);
-	return skel->links.tcprtt ? 0 : -errno;
+	return tcprtt_bpf__attach(skel);
 }
 
 static int tcprtt_init(struct collector *c, const struct kpulse_config *cfg)
@@ -126,12 +125,12 @@ static int tcprtt_init(struct collector *c, const struct kpulse_config *cfg)
 	err = tcp_ports__parse(cfg->port_watch, r->ports, KPULSE_TCPRTT_PORTS, &r->nports, why,
 			       sizeof(why));
 	if (err) {
-		log_error("--port.watch: %s", why);
+		log__reason("--port.watch: %s", why);
 		return err;
 	}
 	err = walk_every(walk_interval_ns, cfg->interval_ns, &r->every, why, sizeof(why));
 	if (err) {
-		log_error("%s", why);
+		log__reason("%s", why);
 		return err;
 	}
 	if (r->every * cfg->interval_ns != walk_interval_ns) {
@@ -149,12 +148,9 @@ static int tcprtt_init(struct collector *c, const struct kpulse_config *cfg)
 	for (i = 0; i < KPULSE_TCPRTT_BOUNDS; i++)
 		r->bounds[i] = ldexp(1e-6, (int)i);
 	err = load_attach(r);
-	if (err) {
-		log_error("failed to load the tcp rtt iterator: %s%s%s", strerror(-err),
-			  *loader__reason() ? ": " : "", loader__reason());
-		return err;
-	}
-	return 0;
+	if (err)
+		log__reason("failed to load the iterator: %s", strerror(-err));
+	return err;
 }
 
 static void add_hist(const struct tcprtt *r, struct mset *out, const struct metric_desc *d,
@@ -186,7 +182,7 @@ static int tcprtt_sample(struct collector *c, const struct tick *t, struct mset 
 		return err;
 	/* One record, written when the walk ended. */
 	if (r->len != sizeof(*w)) {
-		log_debug("tcprtt: the iterator wrote %zu bytes, not one %zu-byte record", r->len,
+		log_debug("the iterator wrote %zu bytes, not one %zu-byte record", r->len,
 			  sizeof(*w));
 		return -EIO;
 	}

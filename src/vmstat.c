@@ -99,7 +99,7 @@ struct vmstat {
 	struct procfs_buf buf;
 	const char *keys[NFIELDS];
 	double page_size;
-	uint32_t warned;
+	uint32_t warned_missing; /* 1u << field: reported missing */
 };
 
 static int vmstat_init(struct collector *c, const struct kpulse_config *cfg)
@@ -127,15 +127,12 @@ static int vmstat_sample(struct collector *c, const struct tick *t, struct mset 
 
 	err = procfs__read(v->procfs, "vmstat", &v->buf);
 	if (err) {
-		procfs__warn_once(&v->warned, 1u << 31, "failed to read %s/vmstat: %s", v->procfs,
-				  procfs__strerror(err));
+		log__reason("failed to read %s/vmstat: %s", v->procfs, procfs__strerror(err));
 		return err;
 	}
-	v->warned &= ~(1u << 31);
 	found = kv__parse(v->buf.data, v->keys, NFIELDS, vals);
 	if (!found) {
-		procfs__warn_once(&v->warned, 1u << 30,
-				  "%s/vmstat has none of the counters kpulse exports", v->procfs);
+		log__reason("%s/vmstat has none of the counters kpulse exports", v->procfs);
 		return -ENODATA;
 	}
 	for (i = 0; i < NFIELDS; i++) {
@@ -143,12 +140,12 @@ static int vmstat_sample(struct collector *c, const struct tick *t, struct mset 
 
 		if (!(found & (1u << i))) {
 			/* An older kernel lacks some keys: say so once, export the rest. */
-			if (!(v->warned & (1u << i)))
-				log_debug("vmstat: no %s in %s/vmstat; %s%s%s is not exported",
+			if (!(v->warned_missing & (1u << i)))
+				log_debug("no %s in %s/vmstat; %s%s%s is not exported",
 					  fields[i].key, v->procfs, fields[i].desc->name,
 					  fields[i].label ? " for " : "",
 					  fields[i].label ? fields[i].label : "");
-			v->warned |= 1u << i;
+			v->warned_missing |= 1u << i;
 			continue;
 		}
 		if (fields[i].pages_to_bytes)

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,24 +20,13 @@ static const char usage[] = "usage: odirect_read [-d SECONDS | -n COUNT] PATH\n"
 
 int main(int argc, char **argv)
 {
-	unsigned long i, count = 0;
-	double seconds = 1, t0, dt;
+	struct loop l;
+	unsigned long i;
 	void *buf;
-	int opt, fd;
+	double dt;
+	int fd;
 
-	while ((opt = getopt(argc, argv, "d:n:")) != -1) {
-		switch (opt) {
-		case 'd':
-			seconds = loop__seconds(optarg, usage);
-			break;
-		case 'n':
-			count = strtoul(optarg, NULL, 10);
-			break;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
+	loop__options(&l, argc, argv, usage);
 	if (optind != argc - 1) {
 		fprintf(stderr, "%s", usage);
 		return 2;
@@ -53,8 +41,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "odirect_read: open %s: %s\n", argv[optind], strerror(errno));
 		return 1;
 	}
-	t0 = loop__now();
-	for (i = 0; count ? i < count : loop__running(i, t0 + seconds); i++) {
+	l.t0 = loop__now();
+	for (i = 0; loop__more(&l, i); i++) {
 		/* A stride coprime with the span's blocks: no two neighbours merge or repeat. */
 		off_t off = (off_t)((i * 7919) % (SPAN / BLOCK)) * BLOCK;
 
@@ -64,7 +52,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	dt = loop__now() - t0;
+	dt = loop__now() - l.t0;
 	loop__report("odirect_read", i, "4 KiB O_DIRECT reads", dt, i / dt, "reads");
 	close(fd);
 	free(buf);

@@ -7,7 +7,6 @@
  *   openclose  open("/dev/null") + close: two descriptor syscalls per iteration
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -17,23 +16,12 @@ static const char usage[] = "usage: syscall_loop [-d SECONDS | -n COUNT] getppid
 
 int main(int argc, char **argv)
 {
-	unsigned long i, count = 0;
-	double seconds = 1, t0, dt;
-	int opt, openclose;
+	struct loop l;
+	unsigned long i;
+	int openclose;
+	double dt;
 
-	while ((opt = getopt(argc, argv, "d:n:")) != -1) {
-		switch (opt) {
-		case 'd':
-			seconds = loop__seconds(optarg, usage);
-			break;
-		case 'n':
-			count = strtoul(optarg, NULL, 10);
-			break;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
+	loop__options(&l, argc, argv, usage);
 	if (optind != argc - 1 ||
 	    (strcmp(argv[optind], "getppid") && strcmp(argv[optind], "openclose"))) {
 		fprintf(stderr, "%s", usage);
@@ -41,8 +29,8 @@ int main(int argc, char **argv)
 	}
 	openclose = !strcmp(argv[optind], "openclose");
 
-	t0 = loop__now();
-	for (i = 0; count ? i < count : loop__running(i, t0 + seconds); i++) {
+	l.t0 = loop__now();
+	for (i = 0; loop__more(&l, i); i++) {
 		if (openclose) {
 			int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -56,7 +44,7 @@ int main(int argc, char **argv)
 			syscall(SYS_getppid);
 		}
 	}
-	dt = loop__now() - t0;
+	dt = loop__now() - l.t0;
 	loop__report("syscall_loop", i, openclose ? "open+close pairs" : "getppid calls", dt,
 		     i / dt, "iterations");
 	return 0;

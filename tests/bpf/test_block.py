@@ -68,14 +68,16 @@ def settled_tick(k, name):
     raise AssertionError(f"{name} never went idle")
 
 
-@test
-def direct_reads_on_a_loop_device_match_diskstats():
+def direct_reads_match_diskstats(*flags):
     """256 O_DIRECT reads of 4 KiB from a loop device (direct I/O to its backing file):
     - kpulse_block_io_latency_seconds_count{op="read"} grows by exactly the reads
       /proc/diskstats completed (256: each read is one request, issued alone);
+    - none of them (nor any other request meanwhile) completes without an issue time;
     - every one lands in the 4096-byte size bucket, and the size _sum equals the sectors
       diskstats read x 512;
-    - _sum (issue -> completion, bpf_ktime_get_ns) plus kpulse_block_io_queue_seconds_total
+    - _sum (issue -> completion: the kernel's own issue stamp rq->io_start_time_ns, or with
+      --collector.block.own-clock kpulse's bpf_ktime_get_ns at issue; bpf_ktime_get_ns at
+      completion) plus kpulse_block_io_queue_seconds_total
       (allocation -> issue) is what diskstats times: allocation -> end of the request, in
       the same CLOCK_MONOTONIC. Two differences remain, both known: diskstats prints whole
       milliseconds (its delta is off by < 1 ms), and its end stamp is taken after the
@@ -84,7 +86,7 @@ def direct_reads_on_a_loop_device_match_diskstats():
       <= diskstats + 1 ms."""
     need_root()
     dev = loop_device()
-    k = Kpulse(*only_collectors("block"), f"--collector.disk.device-include={dev}",
+    k = Kpulse(*only_collectors("block"), f"--collector.disk.device-include={dev}", *flags,
                interval="200ms")
     buf = mmap.mmap(-1, 4096)  # page-aligned, as O_DIRECT wants
     fd = os.open(f"/dev/{dev}", os.O_RDONLY | os.O_DIRECT)
@@ -104,6 +106,8 @@ def direct_reads_on_a_loop_device_match_diskstats():
           f"{lat_ms + queue_ms:.3f} ms")
     assert reads == N, f"diskstats counted {reads} reads for {N} O_DIRECT reads"
     assert count == reads, f"{LAT}_count grew {count}, /proc/diskstats reads {reads}"
+    untimed = m1.get("kpulse_block_io_untimed_total") - m0.get("kpulse_block_io_untimed_total")
+    assert untimed == 0, f"{untimed:.0f} requests completed without an issue time meanwhile"
     assert h1["bytes"] - h0["bytes"] == sectors * 512 == N * 4096, \
         f"size _sum grew {h1['bytes'] - h0['bytes']}, diskstats {sectors} sectors, want {N * 4096}"
     grew = {le: c - dict(h0["size"]).get(le, 0) for le, c in h1["size"]}
@@ -117,6 +121,21 @@ def direct_reads_on_a_loop_device_match_diskstats():
     assert ms - 1 - 0.020 * N <= total <= ms + 1, \
         f"latency + queue sums {total:.3f} ms, diskstats {ms} ms: outside " \
         f"[{ms - 1 - 0.020 * N:.2f}, {ms + 1}] ms"
+
+
+@test
+def direct_reads_on_a_loop_device_match_diskstats():
+    """The kernel stamps the issue of each request on a loop device's queue (writeback
+    throttling keeps QUEUE_FLAG_STATS on it): kpulse reads that stamp, no map, one clock
+    read per request."""
+    direct_reads_match_diskstats()
+
+
+@test
+def direct_reads_timed_by_kpulse_match_diskstats():
+    """The same with --collector.block.own-clock: every request stamped at issue by kpulse
+    and kept in the in-flight map, as on a queue the kernel does not stamp."""
+    direct_reads_match_diskstats("--collector.block.own-clock")
 
 
 @test

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import Kpulse, cgroup2_mount, cleanup, main, need_root, test  # noqa: E402
+from kpulse import Kpulse, cgroup2_mount, cleanup, main, need_root, script, test  # noqa: E402
 
 N = 2000
 COUNTERS = ("kpulse_cgroup_cpu_seconds_total", "kpulse_cgroup_network_transmit_bytes_total",
@@ -18,23 +18,7 @@ FAMILIES = COUNTERS + ("kpulse_cgroup_cpu_ratio",)
 # Moves itself through <mount><parent>/c0 .. c<n-1>; in each it sends and receives one UDP
 # datagram on lo (socket bytes of that cgroup) and sleeps 0.5 ms (a context switch, so CPU
 # time is charged there), then returns to the cgroup it started in.
-CHURN = """
-import os, socket, sys, time
-mount, parent, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with open("/proc/self/cgroup") as f:
-    home = [l.split("::", 1)[1].strip() for l in f if l.startswith("0::")][0]
-r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-r.bind(("127.0.0.1", 0))
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(n):
-    with open(f"{mount}{parent}/c{i}/cgroup.procs", "w") as f:
-        f.write("0")
-    s.sendto(b"c" * 100, r.getsockname())
-    assert len(r.recv(200)) == 100
-    time.sleep(0.0005)
-with open(f"{mount}{home}/cgroup.procs", "w") as f:
-    f.write("0")
-"""
+CHURN = script("cgroup_churn")
 
 
 def labels(m, family):
@@ -76,7 +60,7 @@ def churn_of_2000_cgroups_returns_to_baseline():
     k = Kpulse("--collector.net.cgroups", interval="500ms")
     scrapes = [k.next_tick(), k.next_tick()]  # the second has ratios too
     base = {fam: labels(scrapes[-1], fam) for fam in FAMILIES}
-    subprocess.run([sys.executable, "-c", CHURN, mount, parent, str(N)], check=True,
+    subprocess.run([sys.executable, CHURN, mount, parent, str(N)], check=True,
                    timeout=120)
     # Charged time shows in the map at the tick after; a ratio needs one tick more.
     scrapes += [k.next_tick(), k.next_tick(), k.next_tick()]

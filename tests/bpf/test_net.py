@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, bpf_prog_ids, cleanup, free_port, main, need_root,  # noqa: E402
-                    test, wait_for)
+                    script, test, wait_for)
 from netns import (DEV_FAMILIES, PID, UDP_FRAME_OVERHEAD, cgroup2_mount, del_link,  # noqa: E402
                    free_ifindex, new_netns, sh, snmp, stats, subnet, sysfs_attr,
                    sysfs_devices, sysfs_families, udp_send, udp_sink, veth)
@@ -163,15 +163,7 @@ def idle_device_is_listed_with_its_kernel_values():
         f"never-used {quiet}: kpulse {got_idle}, sysfs {s_idle}"
 
 
-UNKNOWN_ETHERTYPE_SENDER = """
-import socket, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-for _ in range(int(sys.argv[2])):
-    # broadcast, from 02:02:02:02:02:02, ethertype 0x88b5 (local experimental): no
-    # protocol handler takes it, so the receiving device counts it in rx_dropped
-    s.send(b"\\xff" * 6 + b"\\x02" * 6 + b"\\x88\\xb5" + b"k" * 50)
-"""
+UNKNOWN_ETHERTYPE_SENDER = script("unknown_ethertype")
 
 
 def tun_without_reader(name, ip, up=True):
@@ -207,7 +199,7 @@ def drop_counters_move_with_sysfs():
     drop, tx_drop = "kpulse_network_receive_drop_total", "kpulse_network_transmit_drop_total"
     m0 = k.next_tick()
     s0, t0 = sysfs_families(host), sysfs_families(tun)
-    sh(sys.executable, "-c", UNKNOWN_ETHERTYPE_SENDER, peer, "50", netns=ns)
+    sh(sys.executable, UNKNOWN_ETHERTYPE_SENDER, peer, "50", netns=ns)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for _ in range(800):
         sender.sendto(b"t" * 64, (tun_peer, 9))
@@ -296,14 +288,7 @@ def info_matches_sysfs_and_follows_link_changes():
     assert info_of(m, tun)[3] is not None, f"{tun} is up: speed now known, {info_of(m, tun)}"
 
 
-CGROUP_SENDER = """
-import os, socket, sys
-with open(sys.argv[1] + "/cgroup.procs", "w") as f:
-    f.write(str(os.getpid()))
-s = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
-s.sendall(b"c" * int(sys.argv[3]))
-s.close()
-"""
+CGROUP_SENDER = script("cgroup_send")
 
 
 def tcp_drain_server():
@@ -328,7 +313,7 @@ def tcp_drain_server():
 
 
 def send_from_cgroup(path, port, nbytes):
-    subprocess.run([sys.executable, "-c", CGROUP_SENDER, path, str(port), str(nbytes)],
+    subprocess.run([sys.executable, CGROUP_SENDER, path, str(port), str(nbytes)],
                    check=True, timeout=60)
 
 
@@ -371,15 +356,7 @@ def cgroup_transmit_bytes():
         f"{label} went from {with_child} to {after} when its child cgroup was removed"
 
 
-RETRANSMIT_SERVER = """
-import socket, sys, time
-s = socket.socket()
-s.bind((sys.argv[1], 9100))
-s.listen()
-print("ready", flush=True)
-c, _ = s.accept()
-time.sleep(600)
-"""
+RETRANSMIT_SERVER = script("tcp_accept_hold")
 
 
 @test
@@ -392,7 +369,7 @@ def retransmits_and_resets():
     host, peer = f"kpr{PID}h", f"kpr{PID}n"
     host_ip, peer_ip = subnet()
     veth(ns, host, peer, host_ip, peer_ip)
-    srv = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c",
+    srv = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
                             RETRANSMIT_SERVER, peer_ip], stdout=subprocess.PIPE, text=True)
     cleanup(lambda: (srv.kill(), srv.wait()))
     assert srv.stdout.readline().strip() == "ready"

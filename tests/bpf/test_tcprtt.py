@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from kpulse import Kpulse, Metrics, main, need_root, only_collectors, test  # noqa: E402
+from kpulse import Kpulse, Metrics, main, need_root, only_collectors, script, test  # noqa: E402
 from netns import delayed_link, enter_netns, new_netns, subnet  # noqa: E402
 
 ALL = "kpulse_tcp_rtt_seconds"
@@ -113,10 +113,8 @@ def known_round_trip_times_land_in_their_buckets():
     lo_clients = [socket.create_connection(("127.0.0.1", pa)) for _ in range(N_LO)]
     lo_accepted = [lo_srv.accept()[0] for _ in range(N_LO)]
     # The far ends hold their connections open until their stdin closes.
-    code = ("import socket,sys\n"
-            f"c=[socket.create_connection(({near_ip!r},{pb}),timeout=10) for _ in range({N_FAR})]\n"
-            "print('connected',flush=True)\nsys.stdin.read()\n")
-    clients = subprocess.Popen(["ip", "netns", "exec", far, sys.executable, "-c", code],
+    clients = subprocess.Popen(["ip", "netns", "exec", far, sys.executable,
+                                script("tcp_connect_hold"), near_ip, str(pb), str(N_FAR)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert clients.stdout.readline().strip() == "connected", \

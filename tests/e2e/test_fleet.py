@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from fleet import Host, alert_rules_with_short_for  # noqa: E402
-from kpulse import main, need_root, test, wait_for  # noqa: E402
+from kpulse import main, need_root, script, test, wait_for  # noqa: E402
 from prom import alerts, need, promql, start_prometheus  # noqa: E402
 
 FOR = "5s"
@@ -122,9 +122,8 @@ def each_host_sees_only_its_own_interfaces():
     # lo traffic too (a device appears once it has seen a packet). Both must show up, and
     # nothing of the host namespace or of the other "hosts".
     for h in hosts:
-        subprocess.run(["ip", "netns", "exec", h.ns, sys.executable, "-c",
-                        "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
-                        ".sendto(b'kpulse', ('127.0.0.1', 9))"], check=True, timeout=10)
+        subprocess.run(["ip", "netns", "exec", h.ns, sys.executable, script("udp_send"),
+                        "127.0.0.1", "9", "1", "6", "0"], check=True, timeout=10)
     assert promql(url, f"count({fam})"), \
         f"no {fam} series at all: the net collector is not in this build"
 

@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "log.h"
 #include "metrics.h"
+#include "../unit/mset_check.h"
 
 #define FUZZ_CHECK(cond)                                                                           \
 	do {                                                                                       \
@@ -133,23 +134,6 @@ static inline void fuzz_check_set(const struct mset *s)
 	}
 }
 
-/* The value of @name{@labels} in @s, NAN if absent. */
-static inline double fuzz_get(const struct mset *s, const char *name, const char *labels)
-{
-	size_t i;
-
-	for (i = 0; i < s->nfams; i++) {
-		uint32_t j;
-
-		if (strcmp(s->fams[i].desc->name, name))
-			continue;
-		for (j = s->fams[i].head; j != MSAMPLE_END; j = s->samples[j].next)
-			if (!strcmp(s->text.data + s->samples[j].labels, labels))
-				return s->samples[j].value;
-	}
-	return NAN;
-}
-
 /*
  * Run collector @c on the readings @a then @b of <scratch>/<rel> (config: procfs and sysfs
  * both the scratch directory) and check both sets. With @monotonic, counters of the second
@@ -188,7 +172,7 @@ static inline void fuzz_collector(struct collector *c, const char *rel, const ui
 			continue;
 		for (j = f->head; j != MSAMPLE_END; j = s2->samples[j].next) {
 			double before =
-				fuzz_get(s1, f->desc->name, s2->text.data + s2->samples[j].labels);
+				mset_get(s1, f->desc->name, s2->text.data + s2->samples[j].labels);
 
 			FUZZ_CHECK(isnan(before) || s2->samples[j].value >= before);
 		}

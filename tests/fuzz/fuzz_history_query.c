@@ -10,19 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "fuzz.h"
 #include "history.h"
 
 static const struct metric_desc comm = {"kpulse_fuzz_ratio", METRIC_GAUGE, "name,cpu", "F.",
 					METRIC_HISTORY};
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static struct history *ring(void)
 {
@@ -82,20 +74,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	rc = api__history_query(&a, &q, sel, err, sizeof(err));
 	if (rc) {
-		CHECK(err[0]);
+		FUZZ_CHECK(err[0]);
 		api__free_query(&q, sel);
 		free(s);
 		return 0;
 	}
 	r = history__query(h, &q);
 	api__free_query(&q, sel);
-	CHECK(r);
+	FUZZ_CHECK(r);
 	while ((n = history_result__read(r, out, chunk)) > 0) {
-		CHECK((size_t)n <= chunk);
+		FUZZ_CHECK((size_t)n <= chunk);
 		for (ssize_t i = 0; i < n; i++)
-			CHECK((unsigned char)out[i] >= 0x20 || out[i] == '\n');
+			FUZZ_CHECK((unsigned char)out[i] >= 0x20 || out[i] == '\n');
 	}
-	CHECK(n == 0);
+	FUZZ_CHECK(n == 0);
 	history_result__free(r);
 	free(s);
 	return 0;

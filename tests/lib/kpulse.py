@@ -266,6 +266,11 @@ def workload(name):
     return path
 
 
+def script(name):
+    """Path of tests/workloads/@name.py, a Python workload a person can also run by hand."""
+    return os.path.join(ROOT, "tests", "workloads", name + ".py")
+
+
 def bpf_prog_ids(names):
     """ids of the loaded BPF programs whose names are in @names."""
     import json

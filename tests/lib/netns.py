@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from kpulse import cgroup2_mount, cleanup  # noqa: F401 - cgroup2_mount re-exported
+from kpulse import cgroup2_mount, cleanup, script  # noqa: F401 - cgroup2_mount re-exported
 
 PID = os.getpid()
 # Ethernet (14) + IPv4 (20) + UDP (8) header bytes in front of a UDP payload.
@@ -154,9 +154,7 @@ def sysfs_attr(dev, attr):
 def udp_sink(ip, port, netns=None):
     """A bound, never-read UDP socket on @ip:@port, so datagrams to it draw no ICMP error
     (once its buffer is full the socket drops them, after the device counted them)."""
-    code = (f"import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-            f"s.bind(({ip!r},{port}))\nprint('ready',flush=True)\ntime.sleep(600)\n")
-    cmd = [sys.executable, "-c", code]
+    cmd = [sys.executable, script("udp_sink"), ip, str(port)]
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -165,25 +163,13 @@ def udp_sink(ip, port, netns=None):
     return p
 
 
-SENDER = """
-import socket, sys, time
-dst, port, count, size, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-payload = b"k" * size
-t0 = time.monotonic()
-for i in range(count):
-    if rate:
-        delay = t0 + i / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-    assert s.sendto(payload, (dst, port)) == size
-"""
+SENDER = script("udp_send")
 
 
 def udp_send(dst, port, count, size, netns=None, rate=0.0, wait=True):
     """Send exactly @count datagrams of @size payload bytes to @dst:@port (from @netns),
     paced at @rate per second when given; a Popen when not @wait."""
-    cmd = [sys.executable, "-c", SENDER, dst, str(port), str(count), str(size), str(rate)]
+    cmd = [sys.executable, SENDER, dst, str(port), str(count), str(size), str(rate)]
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]
     if not wait:
@@ -228,39 +214,7 @@ def enter_netns(name):
 # A point-to-point link between this namespace and another whose packets arrive a fixed
 # delay after they were sent: two TUN devices, one in each namespace, and this relay between
 # them. netem is not built into the test kernels; a TUN relay needs nothing but /dev/net/tun.
-TUN_RELAY = r"""
-import ctypes, fcntl, heapq, os, select, struct, sys, time
-near_name, far_ns, far_name, delay = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
-
-def tun(name):
-    # The device is made in the namespace of the process that opens /dev/net/tun.
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
-    return fd
-
-near = tun(near_name)
-libc = ctypes.CDLL(None, use_errno=True)
-ns = os.open("/run/netns/" + far_ns, os.O_RDONLY)
-if libc.setns(ns, 0x40000000):
-    raise OSError(ctypes.get_errno(), "setns into " + far_ns)
-far = tun(far_name)
-print("ready", flush=True)
-peer, due, n = {near: far, far: near}, [], 0
-while True:
-    timeout = max(0.0, due[0][0] - time.monotonic()) if due else None
-    ready = select.select([near, far, 0], [], [], timeout)[0]
-    if 0 in ready and not os.read(0, 1):
-        break  # the test is gone
-    now = time.monotonic()
-    for fd in ready:
-        if fd:
-            n += 1
-            heapq.heappush(due, (now + delay, n, peer[fd], os.read(fd, 65536)))
-    while due and due[0][0] <= time.monotonic():
-        _, _, fd, pkt = heapq.heappop(due)
-        os.write(fd, pkt)
-"""
+TUN_RELAY = script("tun_relay")
 
 
 def delayed_link(far_ns, near_ip, far_ip, delay):
@@ -268,7 +222,7 @@ def delayed_link(far_ns, near_ip, far_ip, delay):
     which every packet, either way, arrives @delay seconds after it was sent: a round trip
     takes 2 x @delay plus the relay's own few hundred microseconds. Gone at cleanup."""
     near, far = f"kpt{PID}a", f"kpt{PID}b"
-    p = subprocess.Popen([sys.executable, "-c", TUN_RELAY, near, far_ns, far, str(delay)],
+    p = subprocess.Popen([sys.executable, TUN_RELAY, near, far_ns, far, str(delay)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     cleanup(lambda: (p.kill(), p.wait()))
     assert p.stdout.readline().strip() == "ready", "the TUN relay did not start"

@@ -21,6 +21,15 @@ static int h_failed_now, h_pass, h_fail;
 		}                                                                                  \
 	} while (0)
 
+/* CHECK with its own words: a table-driven test names the row that failed and why. */
+#define CHECKF(cond, fmt, ...)                                                                     \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("  %s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);             \
+			h_failed_now = 1;                                                          \
+		}                                                                                  \
+	} while (0)
+
 #define CHECK_INT(got, want)                                                                       \
 	do {                                                                                       \
 		long long g_ = (got), w_ = (want);                                                 \

@@ -2,7 +2,7 @@
 /*
  * What collector tests ask of a metric set: one sample's value, how many samples a family
  * has, whether everything is a finite non-negative number; and starting a collector on a
- * fixture tree. Include after harness.h.
+ * fixture tree. The unit tests include it after harness.h; the fuzz harnesses too (fuzz.h).
  */
 #ifndef KPULSE_MSET_CHECK_H
 #define KPULSE_MSET_CHECK_H
@@ -57,6 +57,20 @@ static inline struct kpulse_config fixture_config(const char *procfs, const char
 		.procfs = procfs, .sysfs = sysfs, .interval_ns = 1000000000ull, .pin_path = ""};
 }
 
+#ifdef KPULSE_HARNESS_H /* the unit tests' checks; the fuzz harnesses use the queries only */
 #define MSET_ABSENT(s, name, labels) CHECK(isnan(mset_get(s, name, labels)))
+
+/* Start @c against @cfg and take one sample into a fresh set; the sample's return in *err. */
+static inline struct mset *sample_once(struct collector *c, const struct kpulse_config *cfg,
+				       int *err)
+{
+	struct tick t = {.now_ns = 1, .elapsed_ns = 0, .seq = 0};
+	struct mset *s = mset__new();
+
+	CHECK_INT(c->init(c, cfg), 0);
+	*err = c->sample(c, &t, s);
+	return s;
+}
+#endif
 
 #endif /* KPULSE_MSET_CHECK_H */

@@ -128,12 +128,10 @@ TEST(selector_parse)
 	for (i = 0; i < sizeof(selectors) / sizeof(selectors[0]); i++) {
 		int rc = selector__parse(&s, selectors[i].text, err, sizeof(err));
 
-		if (rc != selectors[i].rc) {
-			printf("  selector '%s': got %d (%s), expected %d\n", selectors[i].text, rc,
-			       rc ? err : "", selectors[i].rc);
-			h_failed_now = 1;
+		CHECKF(rc == selectors[i].rc, "selector '%s': got %d (%s), expected %d",
+		       selectors[i].text, rc, rc ? err : "", selectors[i].rc);
+		if (rc != selectors[i].rc)
 			continue;
-		}
 		if (rc) {
 			CHECK(err[0] != '\0');
 			continue;

@@ -3,10 +3,20 @@
  * The pinned-map BTF compatibility check: the same layout matches, a moved or renamed
  * field does not, and BTF whose types refer to themselves (tests/fuzz/corpus/btf/loops,
  * which hung the check and overflowed its stack before it was bounded) still gets an answer.
+ * And the twins convention loader__choose_twins() relies on, on the real objects (opened,
+ * never loaded: no kernel needed).
  */
 #include <bpf/btf.h>
 #include "harness.h"
 #include "loader.h"
+#include "block.h"
+#include "net.h"
+#include "oom.h"
+#include "sched.h"
+#include "block.skel.h"
+#include "net.skel.h"
+#include "oom.skel.h"
+#include "sched.skel.h"
 
 /* struct kpulse_value { __u64 ns; __u32 count; } with "count" at @count_bits, named @name. */
 static struct btf *value_btf(unsigned int count_bits, const char *name, int *id)
@@ -64,10 +74,95 @@ TEST(btf_types_that_refer_to_themselves_end)
 	btf__free(l);
 }
 
+/* Every <x>_btf program is SEC("tp_btf/<tp>") with an <x>_raw twin SEC("raw_tp/<tp>"). */
+static void check_twins(struct bpf_object *obj)
+{
+	struct bpf_program *p, *q;
+	int pairs = 0;
+
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *name = bpf_program__name(p), *sec = bpf_program__section_name(p);
+		size_t len = strlen(name);
+		char twin[128];
+
+		if (len < 4 || strcmp(name + len - 4, "_btf"))
+			continue;
+		snprintf(twin, sizeof(twin), "%.*s_raw", (int)(len - 4), name);
+		q = bpf_object__find_program_by_name(obj, twin);
+		if (!q) {
+			printf("  %s: %s has no twin %s\n", bpf_object__name(obj), name, twin);
+			CHECK(q != NULL);
+			continue;
+		}
+		CHECK(!strncmp(sec, "tp_btf/", 7));
+		CHECK(!strncmp(bpf_program__section_name(q), "raw_tp/", 7));
+		CHECK_STR(bpf_program__section_name(q) + 7, sec + 7);
+		pairs++;
+	}
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *name = bpf_program__name(p);
+		size_t len = strlen(name);
+		char twin[128];
+
+		if (len < 4 || strcmp(name + len - 4, "_raw"))
+			continue;
+		snprintf(twin, sizeof(twin), "%.*s_btf", (int)(len - 4), name);
+		CHECK(bpf_object__find_program_by_name(obj, twin) != NULL);
+	}
+	CHECK(pairs > 0);
+}
+
+TEST(every_tracepoint_handler_has_its_twin)
+{
+	struct block_bpf *b = block_bpf__open();
+	struct net_bpf *n = net_bpf__open();
+	struct oom_bpf *o = oom_bpf__open();
+	struct sched_bpf *s = sched_bpf__open();
+
+	CHECK(b && n && o && s);
+	if (b && n && o && s) {
+		check_twins(b->obj);
+		check_twins(n->obj);
+		check_twins(o->obj);
+		check_twins(s->obj);
+	}
+	block_bpf__destroy(b);
+	net_bpf__destroy(n);
+	oom_bpf__destroy(o);
+	sched_bpf__destroy(s);
+}
+
+/* raw_tp chosen: the _raw twins load, the _btf ones not; what was off stays off. */
+TEST(choose_twins_keeps_one_of_each_and_what_was_off)
+{
+	struct sched_bpf *s = sched_bpf__open();
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	bpf_program__set_autoload(s->progs.sched_wakeup_btf, false);
+	bpf_program__set_autoload(s->progs.sched_wakeup_raw, false);
+	CHECK(!loader__choose_twins(s->obj, false));
+	CHECK(bpf_program__autoload(s->progs.sched_switch_raw));
+	CHECK(!bpf_program__autoload(s->progs.sched_switch_btf));
+	CHECK(bpf_program__autoload(s->progs.sched_wakeup_new_raw));
+	CHECK(!bpf_program__autoload(s->progs.sched_wakeup_new_btf));
+	CHECK(!bpf_program__autoload(s->progs.sched_wakeup_raw));
+	CHECK(!bpf_program__autoload(s->progs.sched_wakeup_btf));
+	/* Not twins: the flush program and the iterator are the collector's to choose. */
+	CHECK(bpf_program__autoload(s->progs.sched_flush));
+	CHECK(bpf_program__autoload(s->progs.sched_procs));
+	sched_bpf__destroy(s);
+}
+
 int main(void)
 {
 	h_suite = "loader";
 	RUN(btf_same_layout_matches_and_changes_are_named);
 	RUN(btf_types_that_refer_to_themselves_end);
+	RUN(every_tracepoint_handler_has_its_twin);
+	RUN(choose_twins_keeps_one_of_each_and_what_was_off);
 	return DONE();
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Rate math: jittery intervals, counter resets, nothing elapsed, CPU lists. */
+#include "clock.h"
 #include "cpus.h"
 #include "harness.h"
 #include "rate.h"

@@ -2,9 +2,11 @@
 /*
  * sleepers N [THREADS [NAME]]: fork N processes named NAME (default kp-sleeper) that
  * sleep until this program ends, each with THREADS extra sleeping threads (default 0),
- * so a test can see what N idle processes cost or count. Prints "ready <processes>
- * <tasks>" once every child is asleep, then waits for stdin to close or SIGTERM/SIGINT,
- * and kills and reaps them all.
+ * so a test can see what N idle processes cost or count (and make bench what a host with
+ * many idle processes costs kpulse per tick). Prints "ready <processes> <tasks>" once
+ * every child is asleep, then waits for stdin to close or SIGTERM/SIGINT/SIGHUP, and kills
+ * and reaps them all. Each child dies with its parent (PR_SET_PDEATHSIG) however the
+ * parent ends, so an interrupted run leaves none behind.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,14 +26,14 @@ static void *sleep_forever(void *arg __attribute__((unused)))
 }
 
 /* The child: its own name, THREADS idle threads, one byte to say so, then sleep. */
-static void child(int ready_fd, unsigned int threads, const char *name)
+static void child(pid_t parent, int ready_fd, unsigned int threads, const char *name)
 {
 	pthread_attr_t attr;
 	pthread_t tid;
 
-	/* Die with the parent, whatever kills it. */
+	/* Die with the parent, whatever kills it; it may have died before prctl(). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	if (getppid() != parent)
 		_exit(1);
 	prctl(PR_SET_NAME, name);
 	pthread_attr_init(&attr);
@@ -54,7 +56,7 @@ int main(int argc, char **argv)
 	int p[2], sig;
 	char buf[4096];
 	ssize_t r;
-	pid_t pid;
+	pid_t pid, me = getpid();
 
 	if (argc < 2 || argc > 4) {
 		fprintf(stderr, "usage: sleepers N [THREADS-PER-PROCESS [NAME]]\n");
@@ -68,6 +70,7 @@ int main(int argc, char **argv)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
 	if (pipe(p)) {
 		perror("sleepers: pipe");
 		return 1;
@@ -83,7 +86,7 @@ int main(int argc, char **argv)
 		}
 		if (!pid) {
 			close(p[0]);
-			child(p[1], threads, name);
+			child(me, p[1], threads, name);
 		}
 	}
 	close(p[1]);
