@@ -201,20 +201,26 @@ static __always_inline void rq_record(__u64 ns)
 }
 
 /*
- * @cur leaves this CPU (sched_info mode): record the wait that preceded the run now
- * ending, from the kernel's own accounting. sched_info_arrive() added that wait to
- * sched_info.run_delay and counted it in sched_info.pcount when the task arrived, after
- * the sched_switch that switched it in; so at the next switch, its departure, both are
- * final. Their growth since the task's previous departure is exactly that wait, including
- * the parts the kernel folded into run_delay when the waiting task moved between CPUs
- * (sched_info_dequeue() on the old runqueue, with a new last_queued on the new one): one
- * wait, however often it migrated, as /proc/<pid>/schedstat counts it. pcount grows by one
- * per arrival that followed a wait; any other growth means we did not see the previous
- * departure (first sight of a task older than one run, or kpulse was not attached), and
- * then there is nothing exact to record. A task's first departure ever (pcount 1) is its
- * first wait whole.
+ * sched_info mode: record the wait that preceded @cur's current run, from the kernel's own
+ * accounting, if not recorded yet. Called when @cur leaves its CPU (sched_switch) and for
+ * the task each flush interrupts, so a wait is recorded at the first of the two after it
+ * ended: at most one tick after the kernel counted it. (Counting only at departures put a
+ * long wait whose run spanned a tick in the wrong interval, and the waits of the tasks
+ * running at a sample in the next one.)
+ * sched_info_arrive() added that wait to sched_info.run_delay and counted it in
+ * sched_info.pcount when the task arrived, after the sched_switch that switched it in, so
+ * afterwards both are final until it leaves. Their growth since the task's last fold is
+ * exactly that wait, including the parts the kernel folded into run_delay when the waiting
+ * task moved between CPUs (sched_info_dequeue() on the old runqueue, with a new
+ * last_queued on the new one): one wait, however often it migrated, as
+ * /proc/<pid>/schedstat counts it. Nothing grows again before the task next arrives, so a
+ * second fold in the same run records nothing. pcount grows by one per arrival; more
+ * means we missed a fold (its task storage could not be created), and then there is
+ * nothing exact to record. sched_seed gives every task that existed at start its
+ * baseline; a task created since starts from zero, so its first fold (pcount 1) records
+ * its first wait whole.
  */
-static __always_inline void rq_depart(struct task_struct *cur)
+static __always_inline void rq_fold(struct task_struct *cur)
 {
 	struct kpulse_sched_task *t;
 	__u64 delay, count;
@@ -224,6 +230,8 @@ static __always_inline void rq_depart(struct task_struct *cur)
 		return;
 	delay = cur->sched_info.run_delay;
 	count = cur->sched_info.pcount;
+	if (count == t->pcount)
+		return; /* folded since it arrived */
 	if (count == t->pcount + 1 && delay >= t->run_delay)
 		rq_record(delay - t->run_delay);
 	t->run_delay = delay;
@@ -318,7 +326,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	}
 	if (rq_from_sched_info) {
 		if (prev_pid)
-			rq_depart(cur);
+			rq_fold(cur);
 		return 0;
 	}
 	/* Preempted while runnable: it waits for a CPU from now on (idle never waits). */
@@ -384,6 +392,8 @@ int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
  *   scheduler tick keeps updating on a busy CPU: exact up to the last tick, and the next
  *   flush continues from there, so the counter never drifts.
  * - switches is the runqueue's own count (rq->nr_switches).
+ * - with sched_info, the wait before the interrupted task's run is recorded (rq_fold()),
+ *   so the sample counts every wait that ended before it, as schedstat does.
  * - the interrupted task's runtime since the last switch or flush goes to its cgroup, and
  *   the pending cgroup time is committed, since userspace reads sched_cgcpu next.
  */
@@ -416,6 +426,8 @@ int BPF_PROG(sched_flush, __u64 mode)
 		c->busy_since = clock;
 	}
 	c->flush_ns = now;
+	if (rq_from_sched_info && pid)
+		rq_fold(cur);
 	if (!charge_cgroups)
 		return 0;
 	if (mode == KPULSE_FLUSH_ACCOUNT)
@@ -425,6 +437,29 @@ int BPF_PROG(sched_flush, __u64 mode)
 	if (c->pending_ns)
 		commit_cgroup(c, c->pending_cgroup, c->pending_ns);
 	c->pending_ns = 0;
+	return 0;
+}
+
+/*
+ * Run by userspace once, after sched_switch is attached (sched_info mode): every task
+ * kpulse has not seen yet gets its run_delay and pcount as the baseline of its next fold.
+ * Without it, a task's first fold after start has none and records nothing: a task that
+ * was waiting (or sleeping) when kpulse started would lose that wait, however long, while
+ * the kernel counts it when the task gets the CPU.
+ */
+SEC("iter/task")
+int sched_seed(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct kpulse_sched_task *t;
+
+	if (!task)
+		return 0;
+	t = bpf_task_storage_get(&sched_task, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t || t->pcount)
+		return 0; /* folded already (or a pinned map kept it across a restart) */
+	t->run_delay = task->sched_info.run_delay;
+	t->pcount = task->sched_info.pcount;
 	return 0;
 }
 

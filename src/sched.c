@@ -340,6 +340,24 @@ static bool idle_time_matches(struct sched *s, char *why, size_t len)
 	return checked > 0;
 }
 
+/*
+ * Run sched_seed (attached with the rest) once over every task, now that sched_switch is
+ * attached: from here on each task's next run-queue wait is recorded whole, also one that
+ * began before kpulse started (see bpf/sched.bpf.c). Its link is not needed afterwards.
+ */
+static int seed_tasks(struct sched_bpf *skel)
+{
+	char *buf = NULL;
+	size_t cap = 0, len;
+	int err;
+
+	err = loader__read_iter(skel->links.sched_seed, &buf, &cap, &len);
+	free(buf);
+	bpf_link__destroy(skel->links.sched_seed);
+	skel->links.sched_seed = NULL;
+	return err;
+}
+
 static int load_attach(void *ctx, bool *use_btf)
 {
 	struct sched *s = ctx;
@@ -361,6 +379,7 @@ static int load_attach(void *ctx, bool *use_btf)
 	skel->rodata->rq_from_sched_info = !wakeup_hooks;
 	skel->rodata->charge_cgroups = s->cg_ok;
 	skel->rodata->tick_sched_off = s->tick_off;
+	bpf_program__set_autoload(skel->progs.sched_seed, !wakeup_hooks);
 	bpf_program__set_autoload(skel->progs.sched_procs, s->cfg->nwatch > 0);
 	skel->rodata->nwatch = s->cfg->nwatch;
 	for (i = 0; i < s->cfg->nwatch; i++)
@@ -388,7 +407,8 @@ static int load_attach(void *ctx, bool *use_btf)
 	 * Attach tracepoint handlers and the iterator (the flush program, a bare SEC("raw_tp"),
 	 * is run, never attached: libbpf's attach skips it)
 	 */
-	return sched_bpf__attach(skel);
+	err = sched_bpf__attach(skel);
+	return err || !skel->links.sched_seed ? err : seed_tasks(skel);
 }
 
 static void unload(void *ctx)

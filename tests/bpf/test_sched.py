@@ -261,10 +261,12 @@ def clean_shutdown_detaches_everything():
     need_root()
     import signal
     names = {"sched_switch_btf", "sched_switch_raw", "sched_wakeup_btf", "sched_wakeup_raw",
-             "sched_wakeup_new_btf", "sched_wakeup_new_raw", "sched_flush", "sched_procs"}
-    # Run-queue waits come from the kernel's sched_info by default (switch, flush,
-    # iterator); the wakeup programs load only when asked for (or the kernel lacks it).
-    cases = ((signal.SIGTERM, (), 3), (signal.SIGINT, ("--collector.sched.runqueue-wakeup-hooks",), 5))
+             "sched_wakeup_new_btf", "sched_wakeup_new_raw", "sched_flush", "sched_procs",
+             "sched_seed"}
+    # Run-queue waits come from the kernel's sched_info by default (switch, flush, the
+    # iterator that seeds each task's baseline at start, the process iterator); the wakeup
+    # programs load only when asked for (or the kernel lacks it), and need no seed.
+    cases = ((signal.SIGTERM, (), 4), (signal.SIGINT, ("--collector.sched.runqueue-wakeup-hooks",), 5))
     for sig, flags, want in cases:
         k = Kpulse("--process.watch=kpulse-none", *flags)
         # Only this kpulse's own programs: other tests may run kpulse at the same time.
@@ -385,10 +387,11 @@ def _rq_matches_schedstat(what, flags, workloads, shuffle=None):
 
     Both sides are read at the same instants: the test and kpulse run SCHED_FIFO around
     each tick and sweep, so a loaded machine cannot put tens of milliseconds between them.
-    What stays is that the kernel adds a wait to run_delay when the task gets the CPU (and
-    the part before a migration when it moves), kpulse when the task leaves the CPU
-    again: waits in progress at the two ends are counted on one side only, a few tenths of
-    a second against minutes of waiting in the window."""
+    Both count a wait when it ends: the kernel adds it to run_delay when the task gets the
+    CPU (and the part before a migration when it moves), kpulse at the first switch or
+    tick after that. What stays is a wait that ends between kpulse's tick and the sweep, a
+    few milliseconds of each window (for a task starved for seconds, a wait ending there
+    moves _sum by seconds: these workloads have none)."""
     need_root()
     k = Kpulse(*flags, interval="200ms")
     w = RunqueueWitness()
@@ -398,7 +401,7 @@ def _rq_matches_schedstat(what, flags, workloads, shuffle=None):
         t = threading.Thread(target=_shuffle, args=(pids[shuffle], stop), daemon=True)
         t.start()
         cleanup(stop.set)
-    time.sleep(2.0)  # every task kpulse saw before has left a CPU once since (see rq_depart)
+    time.sleep(2.0)  # the workloads are under way
     with realtime(k.proc.pid):
         m0 = k.next_tick()
         w.begin()
@@ -414,13 +417,16 @@ def _rq_matches_schedstat(what, flags, workloads, shuffle=None):
     got_count = m1.get(RQ + "_count") - m0.get(RQ + "_count")
     want_sum, want_count = w.result()
     assert want_count > 1000, f"{what}: only {want_count} run-queue waits in {RQ_WINDOW} s"
+    lost = f"; {len(w.lost)} thread(s) without a final value: {w.lost[:10]}" if w.lost else ""
+    top = "; longest waiting threads (s, tid, waits, seen at the start): " + \
+        ", ".join(f"({s:.3f}, {tid}, {c}, {seen})" for s, tid, c, seen in w.top)
     print(f"  {what}: kpulse _sum +{got_sum:.3f} s, _count +{got_count:.0f}; schedstat run_delay "
           f"+{want_sum:.3f} s, pcount +{want_count} ({got_sum / want_sum - 1:+.2%}, "
-          f"{got_count / want_count - 1:+.2%}); workload tasks moved between CPUs {moved} times")
+          f"{got_count / want_count - 1:+.2%}); workload tasks moved between CPUs {moved} times{lost}")
     assert abs(got_sum - want_sum) <= 0.05 * want_sum, \
         (f"{what}: kpulse_sched_runqueue_latency_seconds_sum grew {got_sum:.3f} s, the run_delay "
          f"of every task (/proc/<pid>/task/<tid>/schedstat, exited tasks from bpftrace) "
-         f"{want_sum:.3f} s over the same {RQ_WINDOW:.0f} s (want within 5%)")
+         f"{want_sum:.3f} s over the same {RQ_WINDOW:.0f} s (want within 5%){lost}{top}")
     assert abs(got_count - want_count) <= 0.05 * want_count, \
         (f"{what}: kpulse_sched_runqueue_latency_seconds_count grew {got_count:.0f}, the waits "
          f"counted in every task's schedstat pcount {want_count} (want within 5%)")

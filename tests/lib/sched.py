@@ -295,6 +295,8 @@ class RunqueueWitness:
         ok = _wait_for_text(self.out.name, "Attaching 1 probe", self.proc)
         assert ok, f"bpftrace did not start: {open(self.out.name).read()}"
         self.t0 = self.t1 = None
+        self.lost = []
+        self.top = []
 
     def begin(self):
         self.t0 = time.monotonic_ns()
@@ -327,11 +329,20 @@ class RunqueueWitness:
                 if self.t0 <= t <= self.t1:
                     final[(tid, start_ns // (10**9 // USER_HZ))] = (delay, count)
         delay = count = 0
-        for key, (d1, c1) in list(self.s1.items()) + [(k, v) for k, v in final.items()
-                                                       if k not in self.s1]:
+        top = []
+        ends = dict(self.s1)
+        ends.update((k, v) for k, v in final.items() if k not in self.s1)
+        for key, (d1, c1) in ends.items():
             d0, c0 = self.s0.get(key, (0, 0))
             delay += d1 - d0
             count += c1 - c0
+            top.append((d1 - d0, key[0], c1 - c0, key in self.s0))
+        # The threads that waited longest, for a failure message: (s, tid, waits, seen at
+        # begin()); one not seen at begin() counts its waits since it started.
+        self.top = [(d / 1e9, tid, c, seen) for d, tid, c, seen in sorted(top, reverse=True)[:5]]
+        # Threads seen at begin() with no value at end(): exited without a last switch in
+        # the window that bpftrace saw. Their waits in the window are missing here.
+        self.lost = sorted(k[0] for k in self.s0 if k not in ends)
         return delay / 1e9, count
 
 
