@@ -648,7 +648,13 @@ static void *watch(void *arg)
 	next_report = mono_now_ns() + REPORT_S * 1000000000ull;
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		until = clock__timespec(mono_now_ns() + WATCH_MS * 1000000ull);
+		/*
+		 * With no connection there is nothing to watch until one comes (conn_started
+		 * wakes us) or the next report is due: an idle kpulse does not wake 4 times a
+		 * second for nothing.
+		 */
+		until = clock__timespec(h->conns ? mono_now_ns() + WATCH_MS * 1000000ull
+						 : next_report);
 		pthread_cond_timedwait(&h->wake, &h->lock, &until);
 		now = mono_now_ns();
 		while ((c = h->waiting.head) && now - c->since_ns >= request_ns) {
@@ -761,7 +767,9 @@ static void conn_started(struct httpd *h, struct MHD_Connection *conn, void **so
 		return;
 	}
 	c->peer->conns++;
-	if (++h->conns > h->peak)
+	if (!h->conns++)
+		pthread_cond_signal(&h->wake); /* the watchdog sleeps while there is none */
+	if (h->conns > h->peak)
 		h->peak = h->conns;
 	conn_wait(h, c, mono_now_ns());
 	enforce_cap(h);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CPU lists as the kernel prints them; CPUs beyond @n (not possible) are ignored. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +42,20 @@ int cpus__parse_list(const char *s, bool *online, size_t n)
 
 int cpus__read_online(const char *sysfs, bool *online, size_t n)
 {
-	struct procfs_buf b = {};
+	/*
+	 * One buffer for every caller (host and sched read it each tick), which keeps the
+	 * file open between reads; the lock, as callers may be on different threads.
+	 */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct procfs_buf b;
 	char path[512];
 	int err;
 
 	snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sysfs);
+	pthread_mutex_lock(&lock);
 	err = procfs__read_path(path, &b);
 	if (!err)
 		err = cpus__parse_list(b.data, online, n);
-	procfs__buf_free(&b);
+	pthread_mutex_unlock(&lock);
 	return err;
 }

@@ -56,10 +56,7 @@ static const struct metric_desc *const host_metrics[] = {
 #define HOST_MAX_CPUS 8192
 
 enum host_warn {
-	WARN_ONLINE = 1u << 1,
-	WARN_LOADAVG = 1u << 2,
-	WARN_STAT = 1u << 3,
-	WARN_LOAD_FIELDS = 1u << 4,
+	WARN_LOAD_FIELDS = 1u << 0,
 };
 
 struct host {
@@ -111,11 +108,10 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 		for (i = n = 0; i < HOST_MAX_CPUS; i++)
 			n += h->online[i];
 		mset__add(out, &cpu_count, n);
-		h->warned &= ~WARN_ONLINE;
 	} else {
-		procfs__warn_once(&h->warned, WARN_ONLINE,
-				  "failed to read online CPUs under %s: %s", h->sysfs,
-				  procfs__strerror(err));
+		/* Each source alone: what the others read is still exported. */
+		log__reason("failed to read online CPUs under %s: %s", h->sysfs,
+			    procfs__strerror(err));
 		ret = err;
 	}
 
@@ -130,10 +126,8 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 					  "%s/loadavg: some load averages are missing or not "
 					  "numbers; they are not exported",
 					  h->procfs);
-		h->warned &= ~WARN_LOADAVG;
 	} else {
-		procfs__warn_once(&h->warned, WARN_LOADAVG, "failed to read %s/loadavg: %s",
-				  h->procfs, procfs__strerror(err));
+		log__reason("failed to read %s/loadavg: %s", h->procfs, procfs__strerror(err));
 		ret = err;
 	}
 
@@ -142,10 +136,8 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 		err = procstat__btime(h->stat.data, &btime);
 	if (!err) {
 		mset__add(out, &boot_time, (double)btime);
-		h->warned &= ~WARN_STAT;
 	} else {
-		procfs__warn_once(&h->warned, WARN_STAT, "no boot time in %s/stat: %s", h->procfs,
-				  procfs__strerror(err));
+		log__reason("no boot time in %s/stat: %s", h->procfs, procfs__strerror(err));
 		ret = err;
 	}
 	return ret;

@@ -19,6 +19,7 @@
 #include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
+#include "procfs.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -495,15 +496,11 @@ int loader__read_iter(struct bpf_link *link, char **buf, size_t *cap, size_t *le
 			*buf = p;
 			*cap = c;
 		}
-		n = read(fd, *buf + *len, *cap - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
+		n = procfs__read_fd(fd, *buf + *len, *cap - *len);
+		if (n <= 0) {
+			err = (int)n;
 			break;
 		}
-		if (!n)
-			break;
 		*len += n;
 	}
 	close(fd);

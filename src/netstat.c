@@ -159,9 +159,22 @@ enum {
 	WARN_FIELD = 1u << 8, /* << (mib * 8 + field): 3 x 8 bits */
 };
 
+/* The files read each tick, each with its own buffer, which keeps it open (procfs_buf). */
+static const char *const netstat_files[] = {
+	"net/snmp",
+	"net/netstat",
+	"net/snmp6",
+	"net/sockstat",
+	"net/softnet_stat",
+	"sys/net/netfilter/nf_conntrack_count",
+	"sys/net/netfilter/nf_conntrack_max",
+};
+#define NFILES (sizeof(netstat_files) / sizeof(netstat_files[0]))
+
 struct netstat {
 	const char *procfs;
-	struct procfs_buf buf;
+	struct procfs_buf bufs[NFILES];
+	struct procfs_buf *buf; /* the one read last */
 	struct softnet_cpu *cpus;
 	size_t ncpus;
 	uint32_t warned;
@@ -179,11 +192,22 @@ static int netstat_init(struct collector *c, const struct kpulse_config *cfg)
 	return 0;
 }
 
+/* Read <procfs>/@rel (one of netstat_files) into its own buffer, n->buf. */
+static int read_file(struct netstat *n, const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < NFILES - 1 && strcmp(netstat_files[i], rel); i++)
+		;
+	n->buf = &n->bufs[i];
+	return procfs__read(n->procfs, rel, n->buf);
+}
+
 /* The fields of @m from the file just read into n->buf. */
 static void add_mib(struct netstat *n, const struct mib *m, int mi, struct mset *out)
 {
 	uint64_t vals[8];
-	uint32_t found = snmp__parse(n->buf.data, m->fields, m->n, vals);
+	uint32_t found = snmp__parse(n->buf->data, m->fields, m->n, vals);
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
@@ -219,7 +243,7 @@ static int sample_snmp(struct netstat *n, struct mset *out)
 
 			snprintf(rel, sizeof(rel), "net/%s", mibs[i].file);
 			read = mibs[i].file;
-			err = procfs__read(n->procfs, rel, &n->buf);
+			err = read_file(n, rel);
 			if (err && !i) {
 				log__reason("failed to read %s/%s: %s", n->procfs, rel,
 					    procfs__strerror(err));
@@ -236,9 +260,9 @@ static int sample_snmp(struct netstat *n, struct mset *out)
 			add_mib(n, &mibs[i], (int)i, out);
 	}
 	/* IPv6 UDP has its own MIB; no file when IPv6 is off, which is no error. */
-	if (procfs__read(n->procfs, "net/snmp6", &n->buf))
+	if (read_file(n, "net/snmp6"))
 		return 0;
-	found6 = kv__parse(n->buf.data, snmp6_keys, NSNMP6, vals6);
+	found6 = kv__parse(n->buf->data, snmp6_keys, NSNMP6, vals6);
 	for (i = 0; i < NSNMP6; i++)
 		if (found6 & (1u << i))
 			mset__add(out, snmp6_desc[i], (double)vals6[i], "ipv6");
@@ -250,9 +274,9 @@ static void sample_sockstat(struct netstat *n, struct mset *out)
 	uint64_t tw;
 	int err;
 
-	err = procfs__read(n->procfs, "net/sockstat", &n->buf);
+	err = read_file(n, "net/sockstat");
 	if (!err)
-		err = sockstat__get(n->buf.data, "TCP", "tw", &tw);
+		err = sockstat__get(n->buf->data, "TCP", "tw", &tw);
 	if (err) {
 		procfs__warn_once(&n->warned, WARN_SOCKSTAT,
 				  "no TCP tw in %s/net/sockstat (%s); "
@@ -285,14 +309,14 @@ static int sample_softnet(struct netstat *n, struct mset *out)
 	const char *line;
 	int err, index = 0;
 
-	err = procfs__read(n->procfs, "net/softnet_stat", &n->buf);
+	err = read_file(n, "net/softnet_stat");
 	if (err) {
 		procfs__warn_once(&n->warned, WARN_SOFTNET,
 				  "failed to read %s/net/softnet_stat: %s", n->procfs,
 				  procfs__strerror(err));
 		return 0;
 	}
-	for (line = n->buf.data; line && *line; index++) {
+	for (line = n->buf->data; line && *line; index++) {
 		const char *eol = strchr(line, '\n');
 		struct softnet_cpu *sc;
 		struct softnet s;
@@ -334,11 +358,11 @@ static int sample_softnet(struct netstat *n, struct mset *out)
 static int read_sysctl(struct netstat *n, const char *rel, uint64_t *out)
 {
 	const char *p;
-	int err = procfs__read(n->procfs, rel, &n->buf);
+	int err = read_file(n, rel);
 
 	if (err)
 		return err;
-	p = n->buf.data;
+	p = n->buf->data;
 	return procfs__u64(&p, out);
 }
 
@@ -380,10 +404,12 @@ static int netstat_sample(struct collector *c, const struct tick *t, struct mset
 static void netstat_destroy(struct collector *c)
 {
 	struct netstat *n = c->priv;
+	size_t i;
 
 	if (!n)
 		return;
-	procfs__buf_free(&n->buf);
+	for (i = 0; i < NFILES; i++)
+		procfs__buf_free(&n->bufs[i]);
 	free(n->cpus);
 	free(n);
 	c->priv = NULL;

@@ -31,7 +31,9 @@ static const struct flag pressure_flags[] = {
 	{"collector.pressure.cgroup-exclude", FLAG_STRING, &cg_exclude,
 	 "regex of cgroup paths whose pressure is not exported"},
 	{"collector.pressure.cgroup-max", FLAG_UINT, &cg_max,
-	 "most cgroups whose pressure is read per tick; more are left out (logged once)"},
+	 "most cgroups whose pressure is read per tick; more are left out (logged once). Each "
+	 "costs 3 file reads and 12 series a tick (~70 us of CPU on a 2-CPU VM: 512 cgroups "
+	 "~40 ms a tick)"},
 	{NULL},
 };
 
@@ -109,6 +111,7 @@ struct pressure {
 	const char *procfs;
 	struct procfs_buf buf;
 	struct psi_prev sys[RES_N];
+	uint32_t host_res; /* bit r: /proc/pressure/<r> was read this tick */
 	/* Per cgroup; cg_ok false without a cgroup2 mount. */
 	bool cg_ok;
 	char mount[4096];
@@ -194,11 +197,13 @@ static int sample_host(struct pressure *p)
 	char rel[64];
 	int r, err, ok = 0;
 
+	p->host_res = 0;
 	for (r = 0; r < RES_N; r++) {
 		snprintf(rel, sizeof(rel), "pressure/%s", res_names[r]);
 		err = read_psi(p, p->procfs, rel, &p->sys[r], &stalled_seconds, &stalled_ratio,
 			       NULL, res_names[r]);
 		if (!err) {
+			p->host_res |= 1u << r;
 			ok++;
 			continue;
 		}
@@ -288,8 +293,14 @@ static int sample_cgroup(const char *path, void *ctx)
 	e->seen = true;
 	for (r = 0; r < RES_N; r++) {
 		/*
-		 * A missing file is PSI switched off for this cgroup (cgroup.pressure 0), for
-		 * all cgroups (cgroup_disable=pressure), or irq without IRQ time accounting.
+		 * A resource the host does not account (irq without IRQ time accounting) has
+		 * no file in any cgroup either: not looked for, 1 open less per cgroup.
+		 */
+		if (!(p->host_res & (1u << r)))
+			continue;
+		/*
+		 * A missing file is PSI switched off for this cgroup (cgroup.pressure 0) or
+		 * for all cgroups (cgroup_disable=pressure).
 		 */
 		snprintf(rel, sizeof(rel), "%s/%s.pressure", strcmp(path, "/") ? path : "",
 			 res_names[r]);

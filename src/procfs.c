@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include "log.h"
 #include "procfs.h"
 #include "strindex.h"
@@ -98,45 +100,114 @@ static bool drop_cut_line(const char *path, struct procfs_buf *b)
 	return len > 0;
 }
 
-int procfs__read_path(const char *path, struct procfs_buf *b)
+ssize_t procfs__read_fd(int fd, void *buf, size_t len)
 {
 	ssize_t n;
-	int fd, err = 0;
 
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static void release_kept(struct procfs_buf *b)
+{
+	if (b->kept_fd)
+		close(b->kept_fd - 1);
+	free(b->kept_path);
+	b->kept_fd = 0;
+	b->kept_path = NULL;
+}
+
+/*
+ * The descriptor to read @path from: the one @b kept, or a new one, which @b keeps if
+ * @keep and it is on procfs or sysfs (*@kept then says so: do not close it).
+ */
+static int open_kept(const char *path, struct procfs_buf *b, bool keep, bool *kept)
+{
+	struct statfs sf;
+	int fd;
+
+	*kept = b->kept_fd && !strcmp(b->kept_path, path);
+	if (*kept)
+		return b->kept_fd - 1;
+	release_kept(b);
 	fd = procfs__open(path);
-	if (fd < 0)
+	if (fd < 0 || !keep || fstatfs(fd, &sf) ||
+	    (sf.f_type != PROC_SUPER_MAGIC && sf.f_type != SYSFS_MAGIC))
 		return fd;
+	b->kept_path = strdup(path);
+	if (b->kept_path) {
+		b->kept_fd = fd + 1;
+		*kept = true;
+	}
+	return fd;
+}
+
+/* The next bytes of @fd: a pread at @off if @kept, else a read; -errno on failure. */
+static ssize_t read_at(int fd, void *buf, size_t len, bool kept, size_t off)
+{
+	ssize_t n;
+
+	if (!kept)
+		return procfs__read_fd(fd, buf, len);
+	do
+		n = pread(fd, buf, len, off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * Read the file at @fd into @b to its end: from offset 0 with pread if @kept (the kernel
+ * generates the file afresh for a read at 0), else with read on a new descriptor.
+ */
+static int read_whole(int fd, struct procfs_buf *b, bool kept)
+{
+	ssize_t n;
+	int err;
+
 	b->len = 0;
 	for (;;) {
 		err = grow(b);
 		if (err)
-			break;
+			return err;
 		if (b->len == PROCFS_READ_MAX) {
 			char c;
 
 			/* Full: one more byte means the file is larger than we read. */
-			n = read(fd, &c, 1);
-			if (n > 0)
-				err = -EFBIG;
-			else if (n < 0 && errno == EINTR)
-				continue;
-			else if (n < 0)
-				err = -errno;
-			break;
+			n = read_at(fd, &c, 1, kept, b->len);
+			return n > 0 ? -EFBIG : (int)n;
 		}
 		/* procfs files are generated per read(): read to EOF, keep one byte for NUL. */
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (!n)
-			break;
+		n = read_at(fd, b->data + b->len, b->cap - b->len - 1, kept, b->len);
+		if (n <= 0)
+			return (int)n;
 		b->len += n;
 	}
-	close(fd);
+}
+
+int procfs__read_path(const char *path, struct procfs_buf *b)
+{
+	bool kept;
+	int fd, err;
+
+	fd = open_kept(path, b, true, &kept);
+	if (fd < 0)
+		return fd;
+	err = read_whole(fd, b, kept);
+	/*
+	 * A kept file that went away (its device) fails: open the path again. So does one
+	 * that cannot be read at an offset (ESPIPE), which is then read as before.
+	 */
+	if (err && err != -EFBIG && kept) {
+		release_kept(b);
+		fd = open_kept(path, b, err != -ESPIPE, &kept);
+		if (fd < 0)
+			return fd;
+		err = read_whole(fd, b, kept);
+	}
+	if (!kept)
+		close(fd);
 	if (err == -EFBIG) {
 		/* Do not keep 16 MiB for a file that is not what it should be. */
 		procfs__buf_free(b);
@@ -172,6 +243,7 @@ int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
 
 void procfs__buf_free(struct procfs_buf *b)
 {
+	release_kept(b);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* OpenMetrics 1.0 rendering, Accept / Accept-Encoding negotiation and gzip bodies. */
+/* OpenMetrics 1.0 rendering. */
 #include <stdlib.h>
-#include <zlib.h>
 #include "expfmt.h"
-#include "gzip.h"
 #include "harness.h"
 #include "metrics.h"
-#include "negotiate.h"
 
 static const struct metric_desc c_req = {"test_requests_total", METRIC_COUNTER, "code",
 					 "Requests \"served\", by code\\class."};
@@ -200,110 +197,6 @@ TEST(canonical_le)
 	}
 }
 
-#define OM NEGOTIATE_OPENMETRICS
-#define TX NEGOTIATE_TEXT
-
-TEST(accept_negotiation)
-{
-	static const struct {
-		const char *accept;
-		enum negotiate_format want;
-	} cases[] = {
-		{NULL, TX},
-		{"", TX},
-		{"*/*", TX},
-		{"text/plain", TX},
-		{"application/openmetrics-text", OM},
-		{"application/openmetrics-text; version=1.0.0; charset=utf-8", OM},
-		{"application/openmetrics-text;version=\"1.0.0\"", OM},
-		{"APPLICATION/OpenMetrics-Text ; Version=1.0.0", OM},
-		/* What Prometheus 2.42 sends by default. */
-		{"application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-		 "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-		 OM},
-		/* What Prometheus sends with scrape_protocols preferring text. */
-		{"text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5",
-		 TX},
-		{"application/openmetrics-text;q=0", TX},
-		{"application/openmetrics-text;q=0.3, text/plain;q=0.2", OM},
-		{"application/openmetrics-text;q=0.3, */*;q=0.9", TX},
-		{"application/openmetrics-text;version=2.0.0", TX},
-		{"application/openmetrics-text;q=bogus", TX},
-		{"application/json", TX},
-		{",,;;=,application/openmetrics-text", OM},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CHECKF(negotiate__format(cases[i].accept) == cases[i].want,
-		       "Accept: %s: expected %s", cases[i].accept ?: "(none)",
-		       cases[i].want == OM ? "OpenMetrics" : "text");
-	}
-}
-
-TEST(accept_encoding_negotiation)
-{
-	static const struct {
-		const char *ae;
-		bool gzip;
-	} cases[] = {
-		{NULL, false},
-		{"", false},
-		{"gzip", true},
-		{"GZip", true},
-		{"x-gzip", true},
-		{"gzip, deflate, br", true},
-		{"deflate", false},
-		{"identity", false},
-		{"gzip;q=0", false},
-		{"gzip; q=0.0", false},
-		{"gzip;q=0.001", true},
-		{"*", true},
-		{"*;q=0", false},
-		{"*, gzip;q=0", false},
-		{"gzip;q=0, *", false},
-		{"identity;q=0, gzip", true},
-		{"br;q=1.0, gzip;q=0.8, *;q=0.1", true},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CHECKF(negotiate__gzip(cases[i].ae) == cases[i].gzip,
-		       "Accept-Encoding: %s: expected gzip %s", cases[i].ae ?: "(none)",
-		       cases[i].gzip ? "yes" : "no");
-	}
-}
-
-TEST(gzip_round_trip)
-{
-	char in[20000], out[20000];
-	uLongf out_len = sizeof(out);
-	z_stream z = {};
-	char *gz = NULL;
-	size_t gz_len = 0, i;
-
-	for (i = 0; i < sizeof(in); i++)
-		in[i] = "kpulse_cpu_busy_seconds_total{cpu=\"0\"} 1\n"[i % 40];
-	CHECK_INT(gzip__compress(in, sizeof(in), &gz, &gz_len), 0);
-	CHECK(gz_len < sizeof(in) / 10);
-	/* gzip magic, deflate method */
-	CHECK(gz && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b && gz[2] == 8);
-	CHECK_INT(inflateInit2(&z, 15 + 16), Z_OK);
-	z.next_in = (Bytef *)gz;
-	z.avail_in = gz_len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = out_len;
-	CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
-	CHECK_INT(z.total_out, sizeof(in));
-	CHECK(!memcmp(in, out, sizeof(in)));
-	inflateEnd(&z);
-	free(gz);
-	/* An empty body still makes a valid gzip stream. */
-	CHECK_INT(gzip__compress("", 0, &gz, &gz_len), 0);
-	CHECK(gz_len >= 18);
-	free(gz);
-}
-
 int main(void)
 {
 	h_suite = "openmetrics";
@@ -314,8 +207,5 @@ int main(void)
 	RUN(gauge_histogram);
 	RUN(unit_from_the_name);
 	RUN(canonical_le);
-	RUN(accept_negotiation);
-	RUN(accept_encoding_negotiation);
-	RUN(gzip_round_trip);
 	return DONE();
 }

@@ -175,6 +175,61 @@ TEST(read_buffer_shrinks_with_the_file)
 	rm_scratch();
 }
 
+static int open_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += !access(path, F_OK);
+	}
+	return n;
+}
+
+/*
+ * A buffer keeps its procfs file open, and every read still comes from the kernel afresh:
+ * /proc/sys/kernel/random/uuid is a new UUID at each read. A scratch file (not procfs) is
+ * opened every time, so one replaced between reads is read as it is now.
+ */
+TEST(kept_procfs_file_reads_afresh)
+{
+	struct procfs_buf b = {};
+	char first[64], path[128], moved[160];
+	int fds = open_fds();
+	FILE *f;
+
+	CHECK_INT(procfs__read("/proc", "sys/kernel/random/uuid", &b), 0);
+	snprintf(first, sizeof(first), "%s", b.data);
+	CHECK_INT(open_fds(), fds + 1);
+	CHECK_INT(procfs__read("/proc", "sys/kernel/random/uuid", &b), 0);
+	CHECK_INT(strlen(b.data), 37);
+	CHECK(strcmp(first, b.data) != 0);
+	CHECK_INT(open_fds(), fds + 1);
+	/* Another path: the first one is closed, the new one kept. */
+	CHECK_INT(procfs__read("/proc", "loadavg", &b), 0);
+	CHECK_INT(open_fds(), fds + 1);
+
+	make_scratch();
+	scratch_path(path, sizeof(path), "stat");
+	snprintf(moved, sizeof(moved), "%s.new", path);
+	f = fopen(path, "w");
+	fprintf(f, "old\n");
+	fclose(f);
+	CHECK_INT(procfs__read(scratch, "stat", &b), 0);
+	CHECK_STR(b.data, "old\n");
+	CHECK_INT(open_fds(), fds);
+	f = fopen(moved, "w");
+	fprintf(f, "new\n");
+	fclose(f);
+	CHECK_INT(rename(moved, path), 0);
+	CHECK_INT(procfs__read(scratch, "stat", &b), 0);
+	CHECK_STR(b.data, "new\n");
+	procfs__buf_free(&b);
+	CHECK_INT(open_fds(), fds);
+	rm_scratch();
+}
+
 int main(void)
 {
 	h_suite = "procfs";
@@ -182,5 +237,6 @@ int main(void)
 	RUN(cut_last_line_is_left_out);
 	RUN(reads_never_block_and_are_bounded);
 	RUN(read_buffer_shrinks_with_the_file);
+	RUN(kept_procfs_file_reads_afresh);
 	return DONE();
 }
