@@ -251,6 +251,30 @@ def thread_with_private_table_adds_its_table():
 
 
 @test
+def process_whose_leader_exited_counts_its_threads_table():
+    """The walk visits each process by its leader. tests/workloads/fdorphan holds 100 files,
+    then its leader thread exits (a zombie without a table) and a thread lives on with the
+    table: kpulse_process_open_fds still counts it, equal to /proc/<pid>/task/<tid>/fd."""
+    need_root()
+    name = f"kfd-orph-{os.getpid() % 100000}"
+    k = Kpulse(f"--process.watch={name}", interval="200ms")
+    p = subprocess.Popen([workload("fdorphan"), name, "100"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, close_fds=True)
+    cleanup(lambda: (p.stdin.close(), p.wait()))
+    line = p.stdout.readline().split()
+    assert line[:1] == ["ready"], f"fdorphan did not start: {line}"
+    pid, tid = int(line[1]), int(line[2])
+    with open(f"/proc/{pid}/stat") as f:
+        state = f.read().rsplit(")", 1)[1].split()[0]
+    assert state == "Z", f"fdorphan's leader {pid} is in state {state}, not a zombie"
+    want = len(os.listdir(f"/proc/{pid}/task/{tid}/fd"))
+    assert want >= 100, f"/proc/{pid}/task/{tid}/fd has {want}"
+    got = open_fds(settled(k), name)
+    assert got == want, f"{name}, leader exited, thread {tid} holding {want} fds: " \
+                        f"kpulse_process_open_fds {got}, /proc/{pid}/task/{tid}/fd {want}"
+
+
+@test
 def counters_continue_across_restart():
     """fd_stats is pinned under --bpf.pin-path: a restart does not reset the counters."""
     need_root()
