@@ -164,29 +164,37 @@ def check_store(vm, shards, hosts, senders):
             ok_shard, res_shard = query(shard, e, at)
             assert ok_shard, f"panel {title!r} [{ref}] fails on the shard: {res_shard}: {e}"
 
-            # VictoriaMetrics drops NaN samples from its answers, where Prometheus returns
-            # them (documented in MetricsQL's differences): a histogram_quantile() or a ratio
-            # over a window in which a series did not move (a disk with no reads in the last
-            # 4 s) is NaN on the shard and absent from the store. Compare the numbers only.
-            def series(r):
-                return sorted(str(sorted((k, v) for k, v in x["metric"].items() if k != "shard"))
-                              for x in r if x["value"][1] != "NaN")
+            # Two documented MetricsQL differences: VictoriaMetrics drops NaN samples from
+            # its answers, where Prometheus returns them, and its rate() starts from the last
+            # sample before the window, where Prometheus's uses the window alone. A quantile or
+            # ratio over a window in which a series did not move (a disk with no reads in the
+            # last 4 s) is NaN on the shard, and in the store either absent or a number (if the
+            # series moved between the sample before the window and the window). So every
+            # series with a number on the shard must be in the store, and every series in the
+            # store must be on the shard (as a number or as NaN).
+            def labels(x):
+                return str(sorted((k, v) for k, v in x["metric"].items() if k != "shard"))
+
+            def diff(res):
+                num = {labels(x) for x in res_shard if x["value"][1] != "NaN"}
+                every = {labels(x) for x in res_shard}
+                got = {labels(x) for x in res}
+                return sorted(num - got), sorted(got - every)
             # @at is fixed and past, so the shard's answer is final; the store's can only
             # catch up as remote_write delivers (a series born in the last seconds, such as a
             # disk's first flush, may still be queued on a loaded machine): allow it 10 s.
             ok, res = query(vm, e, at)
-            if ok and series(res) != series(res_shard):
+            if ok and diff(res) != ([], []):
                 late += 1
-                wait_for(lambda: series(query(vm, e, at)[1]) == series(res_shard), timeout=10,
-                         step=1)
+                wait_for(lambda: diff(query(vm, e, at)[1]) == ([], []), timeout=10, step=1)
                 ok, res = query(vm, e, at)
             if not ok:
                 problems.append(f"{h.instance} panel {title!r} [{ref}]: error {res}: {e}")
-            elif series(res) != series(res_shard):
-                a, b = set(series(res)), set(series(res_shard))
+            elif diff(res) != ([], []):
+                missing, extra = diff(res)
                 problems.append(f"{h.instance} panel {title!r} [{ref}]: store has "
                                 f"{len(res)} series, shard {len(res_shard)} (only in the store: "
-                                f"{sorted(a - b)}, only in the shard: {sorted(b - a)}): {e}")
+                                f"{extra}, a number only on the shard: {missing}): {e}")
             elif not res and res_shard:
                 answered += 1  # NaN on the shard (no movement in the window), absent in the store
             elif not res:
