@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Most --port.watch ports (the net and tcprtt BPF programs hold as many). */
+#define KPULSE_PORT_WATCH_MAX 16
+
 struct kpulse_config {
 	const char *listen_address;
 	const char *telemetry_path;
@@ -29,6 +32,9 @@ struct kpulse_config {
 	/* Parsed from process_watch: process names (comm, at most 15 bytes) to always export. */
 	char **watch;
 	size_t nwatch;
+	/* Parsed from port_watch by main: TCP ports, each once (net and tcprtt watch them). */
+	uint16_t ports[KPULSE_PORT_WATCH_MAX];
+	size_t nports;
 };
 
 /*

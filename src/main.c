@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "log.h"
 #include "privdrop.h"
+#include "proc_net_tcp.h"
 #include "clock.h"
 #include "sampler.h"
 #include "webconfig.h"
@@ -148,6 +149,7 @@ static const struct flag *lookup_flag(const char *name, struct flag *scratch, vo
 static int validate(void)
 {
 	enum kp_log_level level;
+	char why[128];
 
 	if (log__parse_level(cfg.log_level, &level)) {
 		fprintf(stderr, "kpulse: --log.level=%s: expected error, warn, info or debug\n",
@@ -181,6 +183,11 @@ static int validate(void)
 				cfg.watch[i]);
 			return -EINVAL;
 		}
+	}
+	if (tcp_ports__parse(cfg.port_watch, cfg.ports, KPULSE_PORT_WATCH_MAX, &cfg.nports, why,
+			     sizeof(why))) {
+		fprintf(stderr, "kpulse: --port.watch: %s\n", why);
+		return -EINVAL;
 	}
 	/* The ring is allocated per series up front: bound what a flag can ask for. */
 	if (cfg.history_ns > 24 * 3600 * 1000000000ull ||

@@ -438,12 +438,9 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	if (!n->tvals || !n->rbuf)
 		return -ENOMEM;
 
-	err = tcp_ports__parse(cfg->port_watch, n->ports, KPULSE_NET_MAX_PORTS, &n->nports,
-			       err_text, sizeof(err_text));
-	if (err) {
-		log__reason("--port.watch: %s", err_text);
-		return err;
-	}
+	_Static_assert(KPULSE_PORT_WATCH_MAX <= KPULSE_NET_MAX_PORTS, "net watches every port");
+	memcpy(n->ports, cfg->ports, cfg->nports * sizeof(cfg->ports[0]));
+	n->nports = cfg->nports;
 	err = filter__init(&n->devices, device_include, device_exclude, err_text, sizeof(err_text));
 	if (err) {
 		log__reason("--collector.net.device-include/-exclude: %s", err_text);

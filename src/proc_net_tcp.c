@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "kpulse.h"
 #include "proc_net_tcp.h"
 #include "procfs.h"
 
@@ -127,41 +128,40 @@ int proc_net_tcp__count_listeners(const char *path, const uint16_t *ports, size_
 
 int tcp_ports__parse(const char *s, uint16_t *out, size_t max, size_t *n, char *err, size_t errlen)
 {
-	*n = 0;
-	while (s && *s) {
-		size_t len = strcspn(s, ","), i;
-		const char *b = s, *e = s + len;
-		unsigned long v = 0;
-		const char *q;
+	char **items;
+	size_t count, i, j;
+	int ret = 0;
 
-		while (b < e && *b == ' ')
-			b++;
-		while (e > b && e[-1] == ' ')
-			e--;
-		s += len + (s[len] == ',');
-		if (b == e)
-			continue;
-		for (q = b; q < e; q++) {
-			if (!isdigit((unsigned char)*q) || v > 65535) {
+	*n = 0;
+	/* The one comma-list reader: trims, drops empty items and repeats. */
+	if (kpulse__split_list(s, &items, &count)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < count && !ret; i++) {
+		unsigned long v = 0;
+
+		for (j = 0; items[i][j]; j++) {
+			if (!isdigit((unsigned char)items[i][j]) || v > 65535) {
 				v = 0;
 				break;
 			}
-			v = v * 10 + (unsigned long)(*q - '0');
+			v = v * 10 + (unsigned long)(items[i][j] - '0');
 		}
 		if (!v || v > 65535) {
-			snprintf(err, errlen, "'%.*s' is not a TCP port (1-65535)", (int)(e - b),
-				 b);
-			return -EINVAL;
-		}
-		for (i = 0; i < *n && out[i] != v; i++)
-			;
-		if (i < *n)
-			continue; /* listed twice */
-		if (*n == max) {
+			snprintf(err, errlen, "'%s' is not a TCP port (1-65535)", items[i]);
+			ret = -EINVAL;
+		} else if (*n == max) {
 			snprintf(err, errlen, "at most %zu ports can be watched", max);
-			return -E2BIG;
+			ret = -E2BIG;
+		} else {
+			/* "80,080" are one port listed twice, as "80,80" are. */
+			for (j = 0; j < *n && out[j] != v; j++)
+				;
+			if (j == *n)
+				out[(*n)++] = (uint16_t)v;
 		}
-		out[(*n)++] = (uint16_t)v;
 	}
-	return 0;
+	kpulse__free_list(items, count);
+	return ret;
 }

@@ -279,8 +279,10 @@ static void scan_fds(void)
 /* Process start: /proc/self/stat field 22 (clock ticks after boot) + btime. */
 static double read_start_time(void)
 {
+	struct procfs_buf stat = {0};
 	char path[300], buf[1024], *p;
-	unsigned long long ticks = 0, btime = 0;
+	unsigned long long ticks = 0;
+	uint64_t btime = 0;
 	FILE *f;
 	int i;
 
@@ -295,14 +297,10 @@ static double read_start_time(void)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %llu", &ticks) != 1)
 		return 0;
-	snprintf(path, sizeof(path), "%s/stat", self.procfs);
-	f = procfs__fopen(path);
-	if (!f)
-		return 0;
-	while (fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	fclose(f);
+	/* btime as the host collector reads it: one parser for /proc/stat's btime. */
+	if (procfs__read(self.procfs, "stat", &stat) || procstat__btime(stat.data, &btime))
+		btime = 0;
+	procfs__buf_free(&stat);
 	return btime ? (double)btime + (double)ticks / sysconf(_SC_CLK_TCK) : 0;
 }
 

@@ -131,12 +131,9 @@ static int tcprtt_init(struct collector *c, const struct kpulse_config *cfg)
 		return -ENOMEM;
 	c->priv = r;
 	r->procfs = cfg->procfs;
-	err = tcp_ports__parse(cfg->port_watch, r->ports, KPULSE_TCPRTT_PORTS, &r->nports, why,
-			       sizeof(why));
-	if (err) {
-		log__reason("--port.watch: %s", why);
-		return err;
-	}
+	_Static_assert(KPULSE_PORT_WATCH_MAX <= KPULSE_TCPRTT_PORTS, "tcprtt watches every port");
+	memcpy(r->ports, cfg->ports, cfg->nports * sizeof(cfg->ports[0]));
+	r->nports = cfg->nports;
 	err = walk_every(walk_interval_ns, cfg->interval_ns, &r->every, why, sizeof(why));
 	if (err) {
 		log__reason("%s", why);
