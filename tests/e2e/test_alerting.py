@@ -58,6 +58,18 @@ def deployed_configs_check():
     assert am["route"]["group_by"] == ["alertname", "instance"], am["route"]
     assert any("KpulseHostDown" in m for r in am["inhibit_rules"]
                for m in r["source_matchers"]), am["inhibit_rules"]
+    # Routing by severity, as Alertmanager itself resolves it: critical pages (mail to on
+    # call and the webhook), warning and anything unlabelled goes to the ticket queue.
+    for labels, want in ((["alertname=KpulseHostDown", "severity=critical"],
+                          "oncall,pager-webhook"),
+                         (["alertname=KpulseFilesystemFilling", "severity=warning"], "tickets"),
+                         (["alertname=Other"], "tickets")):
+        p = subprocess.run([need("amtool"), "config", "routes", "test",
+                            f"--config.file={AM_CONFIG}", *labels],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and p.stdout.strip() == want, \
+            f"amtool config routes test {' '.join(labels)}: {p.stdout.strip()!r} " \
+            f"(exit {p.returncode}), want {want!r}: {p.stderr.strip()}"
 
 
 def test_am_config(webhook):
@@ -158,6 +170,10 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
     assert mine and all(name == "KpulseHostDown" for _, name in mine), \
         f"for the down host the receiver got {mine}; only KpulseHostDown was expected"
     assert not webhook.alerts("/tickets"), f"a critical alert went to tickets: {webhook.alerts('/tickets')}"
+    # Grouped by alertname and instance: each message is about one alert of one host.
+    groups = [n["groupLabels"] for _, _, n in webhook.notifications()]
+    assert groups and all(g == {"alertname": "KpulseHostDown", "instance": down.instance}
+                          for g in groups), f"notifications grouped by {groups}"
     others = [a["labels"] for _, _, _, a in webhook.alerts()
               if a["labels"].get("instance") != down.instance]
     assert not others, f"alerts for hosts that are up: {others}"
@@ -178,6 +194,11 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
                                   path="/oncall", name=watched), timeout=60, step=0.2)
     assert got, f"no KpulseProcessNotRunning naming {watched}: {webhook.alerts()}"
     assert watched in got[2]["annotations"]["summary"], got[2]["annotations"]
+    for _, path, n in webhook.notifications():
+        g = n["groupLabels"]
+        assert set(g) == {"alertname", "instance"} and all(
+            a["labels"][k] == v for a in n["alerts"] for k, v in g.items()), \
+            f"a notification to {path} not grouped by alertname and instance: {n}"
     print(f"  host down -> page {t_page - t_stop:.1f}s; back up -> resolved "
           f"{t_resolved - t_start:.1f}s; process killed -> page {got[0] - t_kill:.1f}s "
           f"(scrape and evaluation 1 s, for: {FOR}, group_wait 1s, group_interval 1s)")
