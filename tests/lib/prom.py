@@ -134,16 +134,31 @@ def start_alertmanager(config):
         f"--web.listen-address={url[7:]}", "--cluster.listen-address="], url, "/-/ready", d)
 
 
+def deployed_victoria_metrics_args():
+    """The ARGS of deploy/victoria-metrics/victoria-metrics.default, split as the shell of
+    Debian's unit (ExecStart=/usr/bin/victoria-metrics $ARGS, EnvironmentFile=) would."""
+    import shlex
+    path = os.path.join(DEPLOY, "victoria-metrics", "victoria-metrics.default")
+    with open(path) as f:
+        lines = [l for l in f if l.startswith("ARGS=")]
+    assert len(lines) == 1, f"{path}: want one ARGS= line, found {lines}"
+    return shlex.split(shlex.split(lines[0])[0][len("ARGS="):])
+
+
 def start_victoria_metrics():
-    """A real single-node VictoriaMetrics (Debian's victoria-metrics) with samples visible
-    as soon as they arrive; returns its base URL (remote_write at /api/v1/write, the
-    Prometheus query API under /api/v1/). Stopped at cleanup."""
+    """A real single-node VictoriaMetrics (Debian's victoria-metrics) run with deploy's
+    ARGS (so a flag it does not know fails the test), but storing in a scratch directory,
+    listening on a free loopback port and showing samples as soon as they arrive; returns
+    its base URL (remote_write at /api/v1/write, the Prometheus query API under /api/v1/).
+    Stopped at cleanup."""
     vm = need("victoria-metrics")
     d = tempfile.mkdtemp(prefix="kpulse-vm-")
     cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     url = f"http://127.0.0.1:{free_port()}"
+    ours = ("-storageDataPath=", "-httpListenAddr=", "-search.latencyOffset=")
+    deployed = [a for a in deployed_victoria_metrics_args() if not a.startswith(ours)]
     return _start_server("victoria-metrics", [
-        vm, f"-storageDataPath={d}/data", f"-httpListenAddr={url[7:]}",
+        vm, *deployed, f"-storageDataPath={d}/data", f"-httpListenAddr={url[7:]}",
         "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=WARN"],
         url, "/health", d)
 
