@@ -404,6 +404,50 @@ TEST(peaks_cover_the_window)
 	history__free(h);
 }
 
+/*
+ * The window wraps around the ring's end: at every tick the peak is the highest of the
+ * last min(window, ticks so far) values, whether the ring is as long as the window or
+ * longer (the window then ends anywhere in it), NaN gaps left out.
+ */
+TEST(peaks_across_the_ring_end)
+{
+	static const unsigned int shape[][2] = {{0, 5}, {7, 5}, {5, 1}, {3, 3}};
+	struct mset *m = mset__new();
+	double seen[40];
+	size_t si;
+	int t, k;
+
+	for (si = 0; si < sizeof(shape) / sizeof(shape[0]); si++) {
+		struct history *h = ring(shape[si][0], shape[si][1], 16);
+		int window = (int)shape[si][1];
+
+		for (t = 0; t < 40; t++) {
+			double want = NAN;
+
+			seen[t] = (double)((t * 7) % 11) / 10;
+			/* CPU 1 has a gap every 4th tick: its peak leaves the gap out. */
+			tick(h, m, T0 + t * 1000, seen[t], seen[t], t % 4 != 2);
+			CHECK_INT(history__add_peaks(h, m), 0);
+			for (k = t; k >= 0 && k > t - window; k--)
+				if (isnan(want) || seen[k] > want)
+					want = seen[k];
+			CHECKF(peak(m, "test_busy_ratio_max", "cpu=\"0\"") == want,
+			       "ring %us, window %us, tick %d: peak %g, expected %g", shape[si][0],
+			       shape[si][1], t, peak(m, "test_busy_ratio_max", "cpu=\"0\""), want);
+			want = NAN;
+			for (k = t; k >= 0 && k > t - window; k--)
+				if (k % 4 != 2 && (isnan(want) || seen[k] > want))
+					want = seen[k];
+			if (isnan(want))
+				CHECK(isnan(peak(m, "test_busy_ratio_max", "cpu=\"1\"")));
+			else
+				CHECK_NEAR(peak(m, "test_busy_ratio_max", "cpu=\"1\""), want, 0);
+		}
+		history__free(h);
+	}
+	mset__free(m);
+}
+
 TEST(off_means_off)
 {
 	struct history *h = ring(0, 0, 16);
@@ -515,6 +559,7 @@ int main(void)
 	RUN(departed_series_age_out);
 	RUN(series_are_bounded);
 	RUN(peaks_cover_the_window);
+	RUN(peaks_across_the_ring_end);
 	RUN(off_means_off);
 	RUN(hostile_labels_in_json);
 	RUN(readers_are_bounded);
