@@ -48,7 +48,7 @@ BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1
 	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git libjs-dygraphs
 TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
 	libfuse3-dev fuse3 ethtool systemd chromium prometheus-alertmanager victoria-metrics \
-	help2man libclang-rt-14-dev
+	help2man libclang-rt-14-dev bpftrace python3-prometheus-client
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)

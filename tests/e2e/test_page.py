@@ -108,6 +108,12 @@ def page_renders_and_shows_a_busy_cpu():
     assert host == os.uname().nodename, (host, os.uname().nodename)
     info = b.evaluate("document.getElementById('hostinfo').textContent")
     assert os.uname().release in info and " up " in info, info
+    # Every collector's up/down state, as kpulse's own kpulse_collector_up has it.
+    want = sorted(("● " if v == 1 else "✕ ") + lab["collector"] + ("" if v == 1 else " down")
+                  for lab, v in k.scrape().series("kpulse_collector_up"))
+    chips = b.wait(f"(c => c.length === {len(want)} && c)([...document.querySelectorAll("
+                   f"'.chip')].map(e => e.textContent))", timeout=10)
+    assert want and chips and sorted(chips) == want, f"collector chips {chips}, /metrics {want}"
     # The quietest CPU, by the page's own chart, so the loop stands out where it can.
     def recent(c):
         pts = b.evaluate(f"kpulse.store.get('kpulse_cpu_busy_ratio' + "
