@@ -295,9 +295,10 @@ $(OUTPUT)/kpulse.8: kpulse docs/kpulse.h2m | $(OUTPUT)
 
 man: $(OUTPUT)/kpulse.8
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, kpulse(8), the systemd unit (its
-# ExecStart pointing at the installed binary) and deploy/'s Prometheus rules, Alertmanager,
-# VictoriaMetrics, Grafana and Kubernetes examples under $(PREFIX)/share/kpulse/.
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, kpulse(8) (its FILES naming where
+# the examples went), the systemd unit (its ExecStart pointing at the installed binary) and
+# deploy/'s Prometheus rules, Alertmanager, VictoriaMetrics, Grafana and Kubernetes examples
+# under $(PREFIX)/share/kpulse/.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man/man8
@@ -308,7 +309,10 @@ DEPLOY_FILES := $(filter-out deploy/systemd/%,$(shell find deploy -type f 2>/dev
 install: kpulse $(OUTPUT)/kpulse.8
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 kpulse $(DESTDIR)$(BINDIR)/kpulse
-	$(Q)install -D -m 0644 $(OUTPUT)/kpulse.8 $(DESTDIR)$(MANDIR)/kpulse.8
+	$(Q)install -d $(DESTDIR)$(MANDIR)
+	$(Q)sed 's|/usr/local/share/kpulse|$(DATADIR)|g' $(OUTPUT)/kpulse.8 \
+		> $(DESTDIR)$(MANDIR)/kpulse.8
+	$(Q)chmod 0644 $(DESTDIR)$(MANDIR)/kpulse.8
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|/usr/local/bin/kpulse|$(BINDIR)/kpulse|g' deploy/systemd/kpulse.service \
 		> $(DESTDIR)$(UNITDIR)/kpulse.service
