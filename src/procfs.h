@@ -59,6 +59,13 @@ int procfs__read(const char *root, const char *rel, struct procfs_buf *b);
 /* The same for a whole path. */
 int procfs__read_path(const char *path, struct procfs_buf *b);
 void procfs__buf_free(struct procfs_buf *b);
+/*
+ * Open descriptors of the process whose /proc/<pid>/fd directory is open at @dirfd (its
+ * own descriptor included): since Linux 6.2 fstat() says in st_size (the weight of the
+ * table's bitmap, one syscall), before that a readdir of every descriptor. -errno on
+ * failure.
+ */
+int procfs__count_fds(int dirfd);
 /* What an error of procfs__open / procfs__read means, for a log line (strerror otherwise). */
 const char *procfs__strerror(int err);
 
