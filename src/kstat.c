@@ -84,28 +84,39 @@ int psi__parse(const char *buf, struct psi *p)
 	return p->present ? 0 : -ENODATA;
 }
 
-/* Index of the @len bytes at @key in @keys, or -1. */
-static int find_key(const char *key, size_t len, const char *const *keys, size_t n)
+/* Index of the @len bytes at @key in @keys (of lengths @lens), or -1. */
+static int find_key(const char *key, size_t len, const char *const *keys, const size_t *lens,
+		    size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (strlen(keys[i]) == len && !strncmp(key, keys[i], len))
+		if (lens[i] == len && keys[i][0] == key[0] && !memcmp(key, keys[i], len))
 			return (int)i;
 	return -1;
+}
+
+/* Bits 0..@n-1: every field asked for. */
+static uint32_t all_of(size_t n)
+{
+	return n >= 32 ? UINT32_MAX : (1u << n) - 1;
 }
 
 uint32_t kv__parse(const char *buf, const char *const *keys, size_t n, uint64_t *out)
 {
 	uint32_t found = 0;
 	const char *line;
+	size_t lens[32], j;
 
 	if (n > 32)
 		n = 32;
-	for (line = *buf ? buf : NULL; line; line = next_line(line)) {
+	for (j = 0; j < n; j++)
+		lens[j] = strlen(keys[j]);
+	/* Each tick: stop at the last key wanted, not at the end of a 180-line file. */
+	for (line = *buf ? buf : NULL; line && found != all_of(n); line = next_line(line)) {
 		const char *v = line;
 		uint64_t x;
-		int i = find_key(line, field_len(line), keys, n);
+		int i = find_key(line, field_len(line), keys, lens, n);
 
 		if (i < 0 || found & (1u << i) || !skip_field(&v))
 			continue;
@@ -132,13 +143,21 @@ uint32_t snmp__parse(const char *buf, const struct snmp_field *fields, size_t n,
 {
 	const char *hdr, *val;
 	uint32_t found = 0;
+	size_t nlens[32], j;
 
 	if (n > 32)
 		n = 32;
-	/* Lines come in pairs with the same prefix: names, then values. */
-	for (hdr = *buf ? buf : NULL; hdr && (val = next_line(hdr)); hdr = next_line(val)) {
+	for (j = 0; j < n; j++)
+		nlens[j] = strlen(fields[j].name);
+	/*
+	 * Lines come in pairs with the same prefix: names, then values. Each tick: only the
+	 * pairs of a prefix asked for are walked, and the walk stops once every field is found.
+	 */
+	for (hdr = *buf ? buf : NULL; hdr && found != all_of(n) && (val = next_line(hdr));
+	     hdr = next_line(val)) {
 		size_t plen = snmp_prefix(hdr);
 		const char *h = hdr, *v = val;
+		uint32_t mine = 0; /* the fields not found yet with this line's prefix */
 		bool more_h, more_v;
 
 		if (!plen || snmp_prefix(val) != plen || strncmp(hdr, val, plen)) {
@@ -146,19 +165,21 @@ uint32_t snmp__parse(const char *buf, const struct snmp_field *fields, size_t n,
 			val = hdr;
 			continue;
 		}
-		more_h = skip_field(&h);
-		more_v = skip_field(&v);
-		while (more_h && more_v) {
+		for (j = 0; j < n; j++)
+			if (!(found & (1u << j)) && strlen(fields[j].prefix) == plen &&
+			    !memcmp(fields[j].prefix, hdr, plen))
+				mine |= 1u << j;
+		more_h = mine && skip_field(&h);
+		more_v = mine && skip_field(&v);
+		while (more_h && more_v && (found & mine) != mine) {
 			size_t i, nlen = field_len(h);
 
 			for (i = 0; i < n; i++) {
 				uint64_t x;
 				const char *p = v;
 
-				if (found & (1u << i) || strlen(fields[i].prefix) != plen ||
-				    strncmp(fields[i].prefix, hdr, plen) ||
-				    strlen(fields[i].name) != nlen ||
-				    strncmp(fields[i].name, h, nlen))
+				if (!(mine & (1u << i)) || found & (1u << i) || nlens[i] != nlen ||
+				    fields[i].name[0] != h[0] || memcmp(fields[i].name, h, nlen))
 					continue;
 				if (!procfs__u64(&p, &x)) {
 					out[i] = x;

@@ -107,26 +107,31 @@ static const struct metric_desc *const netstat_metrics[] = {
 	NULL,
 };
 
-/* The /proc/net/snmp and /proc/net/netstat fields kpulse exports, and their families. */
+/*
+ * The /proc/net/snmp and /proc/net/netstat fields kpulse exports, and their families: one
+ * entry, so one parse, per file (each is generated afresh, summing per-CPU counters).
+ */
 struct mib {
 	const char *file; /* under <procfs>/net */
 	struct snmp_field fields[8];
 	const struct metric_desc *desc[8];
-	const char *ip; /* label value of families with an ip label, else NULL */
+	const char *ip[8]; /* label value of families with an ip label, else NULL */
 	size_t n;
 };
 
 static const struct mib mibs[] = {
 	{"snmp",
-	 {{"Tcp", "RetransSegs"}, {"Tcp", "InErrs"}, {"Tcp", "OutRsts"}, {"Tcp", "CurrEstab"}},
-	 {&retrans_segs, &in_errs, &out_rsts, &tcp_established},
-	 NULL,
-	 4},
-	{"snmp",
-	 {{"Udp", "InErrors"}, {"Udp", "RcvbufErrors"}, {"Udp", "SndbufErrors"}},
-	 {&udp_in_errors, &udp_rcvbuf_errors, &udp_sndbuf_errors},
-	 "ipv4",
-	 3},
+	 {{"Tcp", "RetransSegs"},
+	  {"Tcp", "InErrs"},
+	  {"Tcp", "OutRsts"},
+	  {"Tcp", "CurrEstab"},
+	  {"Udp", "InErrors"},
+	  {"Udp", "RcvbufErrors"},
+	  {"Udp", "SndbufErrors"}},
+	 {&retrans_segs, &in_errs, &out_rsts, &tcp_established, &udp_in_errors, &udp_rcvbuf_errors,
+	  &udp_sndbuf_errors},
+	 {NULL, NULL, NULL, NULL, "ipv4", "ipv4", "ipv4"},
+	 7},
 	{"netstat",
 	 {{"TcpExt", "ListenOverflows"},
 	  {"TcpExt", "ListenDrops"},
@@ -134,7 +139,7 @@ static const struct mib mibs[] = {
 	  {"TcpExt", "TCPRcvQDrop"},
 	  {"TcpExt", "TCPBacklogDrop"}},
 	 {&listen_overflows, &listen_drops, &tcp_timeouts, &rcvq_drops, &backlog_drops},
-	 NULL,
+	 {NULL},
 	 5},
 };
 #define NMIBS (sizeof(mibs) / sizeof(mibs[0]))
@@ -156,7 +161,7 @@ enum {
 	WARN_SOCKSTAT = 1u << 2,
 	WARN_SOFTNET = 1u << 3,
 	WARN_SOFTNET_LINE = 1u << 4,
-	WARN_FIELD = 1u << 8, /* << (mib * 8 + field): 3 x 8 bits */
+	WARN_FIELD = 1u << 8, /* << (mib * 8 + field): 2 x 8 bits */
 };
 
 /* The files read each tick, each with its own buffer, which keeps it open (procfs_buf). */
@@ -218,8 +223,8 @@ static void add_mib(struct netstat *n, const struct mib *m, int mi, struct mset 
 					  m->file, m->desc[i]->name);
 			continue;
 		}
-		if (m->ip)
-			mset__add(out, m->desc[i], (double)vals[i], m->ip);
+		if (m->ip[i])
+			mset__add(out, m->desc[i], (double)vals[i], m->ip[i]);
 		else
 			mset__add(out, m->desc[i], (double)vals[i]);
 	}
