@@ -495,6 +495,28 @@ int procstat__btime(const char *buf, uint64_t *out)
 	return -ENOENT;
 }
 
+static struct {
+	const char *procfs;
+	uint64_t seq;
+	const struct procfs_buf *buf;
+} procstat_offer;
+
+void procstat__offer(const char *procfs, uint64_t seq, const struct procfs_buf *b)
+{
+	procstat_offer.procfs = procfs;
+	procstat_offer.seq = seq;
+	procstat_offer.buf = b;
+}
+
+const char *procstat__take(const char *procfs, uint64_t seq)
+{
+	const struct procfs_buf *b = procstat_offer.buf;
+
+	if (!b || !b->data || seq != procstat_offer.seq || strcmp(procfs, procstat_offer.procfs))
+		return NULL;
+	return b->data;
+}
+
 unsigned int loadavg__parse(const char *buf, double load[3])
 {
 	const char *p = buf;

@@ -165,6 +165,16 @@ int procstat__parse_cpu(const char *line, struct cpustat *c);
 /* The "btime" line of /proc/stat (boot time, seconds since the epoch); -ENOENT/-EINVAL. */
 int procstat__btime(const char *buf, uint64_t *out);
 
+/*
+ * One read of <procfs>/stat per tick for the collectors that need it: the cpu collector,
+ * which reads it whole every tick, offers its buffer for tick @seq (NULL: withdraw it);
+ * a collector sampled after it in the same tick (host, for btime) takes that text instead
+ * of having the kernel generate the file again. procstat__take returns NULL unless a
+ * buffer was offered for the same @procfs in tick @seq. Sampler thread only.
+ */
+void procstat__offer(const char *procfs, uint64_t seq, const struct procfs_buf *b);
+const char *procstat__take(const char *procfs, uint64_t seq);
+
 /* /proc/loadavg: bit i of the result is set when @load[i] (1, 5, 15 min) parsed. */
 unsigned int loadavg__parse(const char *buf, double load[3]);
 
