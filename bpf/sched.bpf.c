@@ -163,14 +163,27 @@ static __always_inline void commit_cgroup(struct kpulse_sched_cpu *c, __u64 id, 
  * flush sees the runtime as of the last tick. It is the very sum cgroup v2 cpu.stat's
  * usage_usec and /proc/<pid>/schedstat add up (update_curr() charges both), so no clock
  * of our own is read. The hash is touched only when the cgroup changes.
+ * If this CPU's last switch we saw did not bring the task in (pid != run_pid: the hook did
+ * not run for the switch that did; seen on this CI's 6.18 under load, where a whole 0.5 ms
+ * run of a task was dropped and its cgroup, charged by the kernel, had no label), the run
+ * is charged from @picked, its se.prev_sum_exec_runtime: the runtime at which the kernel
+ * last picked it (set_next_entity()); no flush or switch of ours charged any of it since.
  */
-static __always_inline void charge_current(struct kpulse_sched_cpu *c, __u32 pid, __u64 runtime)
+static __always_inline void charge_current(struct kpulse_sched_cpu *c, __u32 pid, __u64 runtime,
+					   __u64 picked)
 {
-	__u64 id, ns;
+	__u64 id, ns, start = c->run_start;
 
-	if (!pid || pid != c->run_pid || runtime <= c->run_start)
+	/* Both loaded: one load through either pointer is refused by the verifier. */
+	barrier_var(start);
+	barrier_var(picked);
+	if (!pid)
 		return;
-	ns = runtime - c->run_start;
+	if (pid != c->run_pid)
+		start = picked;
+	if (runtime <= start)
+		return;
+	ns = runtime - start;
 	id = bpf_get_current_cgroup_id();
 	if (id != c->pending_cgroup) {
 		if (c->pending_ns)
@@ -320,7 +333,8 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		c->switches++; /* no rq->nr_switches to read at flush */
 	if (charge_cgroups) {
 		if (prev_pid)
-			charge_current(c, prev_pid, cur->se.sum_exec_runtime);
+			charge_current(c, prev_pid, cur->se.sum_exec_runtime,
+				       cur->se.prev_sum_exec_runtime);
 		c->run_pid = next_pid;
 		c->run_start = next_pid ? TASK_READ(btf, next, se.sum_exec_runtime) : 0;
 	}
@@ -431,7 +445,7 @@ int BPF_PROG(sched_flush, __u64 mode)
 	if (!charge_cgroups)
 		return 0;
 	if (mode == KPULSE_FLUSH_ACCOUNT)
-		charge_current(c, pid, cur->se.sum_exec_runtime);
+		charge_current(c, pid, cur->se.sum_exec_runtime, cur->se.prev_sum_exec_runtime);
 	c->run_pid = pid;
 	c->run_start = cur->se.sum_exec_runtime;
 	if (c->pending_ns)
