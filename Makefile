@@ -48,7 +48,7 @@ BUILD_DEPS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1
 	libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev git libjs-dygraphs
 TEST_DEPS := $(BUILD_DEPS) prometheus python3 python3-yaml curl iproute2 clang-format openssl \
 	libfuse3-dev fuse3 ethtool systemd chromium prometheus-alertmanager victoria-metrics \
-	help2man libclang-rt-14-dev
+	help2man libclang-rt-14-dev bpftrace python3-prometheus-client
 BENCH_DEPS := $(BUILD_DEPS) python3 iproute2 linux-perf wrk bpftrace prometheus-node-exporter
 
 ifeq ($(V),1)
@@ -295,9 +295,10 @@ $(OUTPUT)/kpulse.8: kpulse docs/kpulse.h2m | $(OUTPUT)
 
 man: $(OUTPUT)/kpulse.8
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, kpulse(8), the systemd unit (its
-# ExecStart pointing at the installed binary) and deploy/'s Prometheus rules, Alertmanager,
-# VictoriaMetrics, Grafana and Kubernetes examples under $(PREFIX)/share/kpulse/.
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, kpulse(8) (its FILES naming where
+# the examples went), the systemd unit (its ExecStart pointing at the installed binary) and
+# deploy/'s Prometheus rules, Alertmanager, VictoriaMetrics, Grafana and Kubernetes examples
+# under $(PREFIX)/share/kpulse/.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man/man8
@@ -308,7 +309,10 @@ DEPLOY_FILES := $(filter-out deploy/systemd/%,$(shell find deploy -type f 2>/dev
 install: kpulse $(OUTPUT)/kpulse.8
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 kpulse $(DESTDIR)$(BINDIR)/kpulse
-	$(Q)install -D -m 0644 $(OUTPUT)/kpulse.8 $(DESTDIR)$(MANDIR)/kpulse.8
+	$(Q)install -d $(DESTDIR)$(MANDIR)
+	$(Q)sed 's|/usr/local/share/kpulse|$(DATADIR)|g' $(OUTPUT)/kpulse.8 \
+		> $(DESTDIR)$(MANDIR)/kpulse.8
+	$(Q)chmod 0644 $(DESTDIR)$(MANDIR)/kpulse.8
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|/usr/local/bin/kpulse|$(BINDIR)/kpulse|g' deploy/systemd/kpulse.service \
 		> $(DESTDIR)$(UNITDIR)/kpulse.service

@@ -105,6 +105,21 @@ static __always_inline bool op_is_passthrough(__u32 op)
 }
 
 /*
+ * An empty write with REQ_PREFLUSH (fsync of a block device, blkdev_issue_flush(), on a
+ * queue with a volatile write cache): the flush machinery sends the device a flush request
+ * of its own (op flush: issued, completed and counted here like any other) and ends this
+ * one when that is done, without ever issuing it, so it has no issue time; by then
+ * REQ_PREFLUSH is cleared (cmd_flags reads REQ_OP_WRITE | REQ_SYNC on 6.18), so it is known
+ * by being a write of no bytes, which no device is ever sent. /proc/diskstats counts it as
+ * a write of 0 sectors; it is counted in no histogram here (its wait is the flush's,
+ * already counted) and is not "untimed" either: it was never a device request.
+ */
+static __always_inline bool is_flush_shell(__u32 cmd_flags, unsigned int data_len)
+{
+	return (cmd_flags & REQ_OP_MASK) == REQ_OP_WRITE && !data_len;
+}
+
+/*
  * Issue: right after this tracepoint blk_mq_start_request() stamps rq->io_start_time_ns
  * itself on a queue with QUEUE_FLAG_STATS (set by writeback throttling, on by default on
  * every multi-queue disk without BFQ, and by iolatency and iocost), and marks the request
@@ -152,7 +167,9 @@ static __always_inline int handle_complete(struct request *rq, unsigned int nr_b
 	} else {
 		s = bpf_map_lookup_elem(&block_inflight, &key);
 		if (!s) {
-			stat_add(1);
+			if (!is_flush_shell(RQ_READ(btf, rq, cmd_flags),
+					    RQ_READ(btf, rq, __data_len)))
+				stat_add(1);
 			return 0;
 		}
 		issue = s->issue_ns;

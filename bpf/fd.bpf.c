@@ -432,13 +432,19 @@ extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym;
 extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
 
-/* Scratch of one walk, not pinned: entries of names gone since the last walk are pruned. */
+/*
+ * Scratch of the walks, not pinned. Names no process has any more are pruned (see
+ * prune_names), not at every walk: a pass over a hash map visits every one of its 8192
+ * buckets, whatever it holds.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KPULSE_FD_NAMES_MAX);
 	__type(key, struct kpulse_fd_name);
-	__type(value, struct kpulse_fd_use);
+	__type(value, struct kpulse_fd_slot);
 } fd_names SEC(".maps");
+
+__u64 fd_names_held; /* entries of fd_names: those of this walk and stale ones */
 
 struct kpulse_fd_walk walk;
 struct kpulse_fd_name_use names_out[KPULSE_FD_NAMES_MAX];
@@ -607,28 +613,44 @@ __u64 top_key; /* ratio_key() of walk.top, once walk.top.tgid is set */
 
 static __always_inline void flush_run(void)
 {
-	struct kpulse_fd_use *u, fresh = {.gen = walk.gen};
+	struct kpulse_fd_slot *s, fresh = {};
+	struct kpulse_fd_use *u;
+	__u64 n;
 
 	if (!run.use.nfds)
 		return;
-	u = bpf_map_lookup_elem(&fd_names, run.name);
-	if (!u) {
-		if (bpf_map_update_elem(&fd_names, run.name, &fresh, BPF_NOEXIST)) {
-			walk.names_lost++;
-			run.use.nfds = 0;
-			return;
-		}
-		u = bpf_map_lookup_elem(&fd_names, run.name);
-		if (!u)
-			return;
+	s = bpf_map_lookup_elem(&fd_names, run.name);
+	if (!s) {
+		if (bpf_map_update_elem(&fd_names, run.name, &fresh, BPF_NOEXIST))
+			goto lost;
+		fd_names_held++;
+		s = bpf_map_lookup_elem(&fd_names, run.name);
+		if (!s)
+			goto lost;
 	}
-	if (u->gen != walk.gen) /* last seen in an earlier walk */
-		*u = fresh;
+	if (s->gen != walk.gen) {
+		/* The name's first tables of this walk: its slot in names_out[]. */
+		n = walk.names;
+		if (n >= KPULSE_FD_NAMES_MAX)
+			goto lost;
+		s->gen = walk.gen;
+		s->slot = n;
+		__builtin_memcpy(&names_out[n].name, run.name, sizeof(names_out[n].name));
+		names_out[n].use = (struct kpulse_fd_use){.gen = walk.gen};
+		walk.names = n + 1;
+	}
+	if (s->slot >= KPULSE_FD_NAMES_MAX)
+		goto lost;
+	u = &names_out[s->slot].use;
 	u->nfds += run.use.nfds;
 	if (worse(run.use.worst_nfds, run.use.worst_limit, u)) {
 		u->worst_nfds = run.use.worst_nfds;
 		u->worst_limit = run.use.worst_limit;
 	}
+	run.use.nfds = 0;
+	return;
+lost:
+	walk.names_lost++;
 	run.use.nfds = 0;
 }
 
@@ -717,22 +739,26 @@ static __always_inline void visit(struct task_struct *p)
 	bpf_task_release(ref);
 }
 
-/* List the names of this walk for userspace and forget those no process has any more. */
-static long list_name(struct bpf_map *map, struct kpulse_fd_name *name, struct kpulse_fd_use *u,
-		      void *ctx)
+/* Forget a name no process had in this walk. */
+static long prune_name(struct bpf_map *map, struct kpulse_fd_name *name, struct kpulse_fd_slot *s,
+		       void *ctx)
 {
-	__u64 n = walk.names;
-
-	if (u->gen != walk.gen) {
-		bpf_map_delete_elem(map, name);
-		return 0;
-	}
-	if (n >= KPULSE_FD_NAMES_MAX)
-		return 1;
-	names_out[n].name = *name;
-	names_out[n].use = *u;
-	walk.names = n + 1;
+	if (s->gen != walk.gen && !bpf_map_delete_elem(map, name))
+		fd_names_held--;
 	return 0;
+}
+
+/*
+ * Prune fd_names when its stale names outnumber this walk's (and 64), or it is half full:
+ * an idle host, whose names hardly change, then never pays the pass over every bucket,
+ * and the next walk still has room for as many new names as this one had.
+ */
+static __always_inline void prune_names(void)
+{
+	__u64 live = walk.names, held = fd_names_held;
+
+	if (held > 2 * live + 64 || held > KPULSE_FD_NAMES_MAX / 2)
+		bpf_for_each_map_elem(&fd_names, prune_name, NULL, 0);
 }
 
 /*
@@ -757,7 +783,7 @@ int fd_walk(void *ctx)
 	bpf_iter_task_destroy(&it);
 	bpf_rcu_read_unlock();
 	flush_run();
-	bpf_for_each_map_elem(&fd_names, list_name, NULL, 0);
+	prune_names();
 
 	/* Who the top process is; it may have exited since (then its pid stays, no more). */
 	top->exe_depth = 0;

@@ -52,7 +52,14 @@ struct kpulse_fd_name {
 	char comm[KPULSE_COMM_LEN];
 };
 
-/* Value of fd_names: the processes of one name, in the walk of tick @gen. */
+/* Value of fd_names: where the name is added up, names_out[slot], in the walk of tick @gen. */
+struct kpulse_fd_slot {
+	__u64 gen;
+	__u32 slot;
+	__u32 pad;
+};
+
+/* The processes of one name, in the walk of tick @gen. */
 struct kpulse_fd_use {
 	__u64 gen;
 	__u64 nfds;	   /* open descriptors, summed over their tables */

@@ -154,7 +154,16 @@ static __always_inline void commit_cgroup(struct kpulse_sched_cpu *c, __u64 id, 
 }
 
 /*
- * Charge what the current task ran since c->run_start to its cgroup: in sched_switch
+ * The cgroup v2 id of @t, the current task (what bpf_get_current_cgroup_id() returns):
+ * @t is a trusted pointer, so four loads instead of a helper call.
+ */
+static __always_inline __u64 task_cgroup_id(struct task_struct *t)
+{
+	return t->cgroups->dfl_cgrp->kn->id;
+}
+
+/*
+ * Charge what the current task @cur ran since c->run_start to its cgroup: in sched_switch
  * current is still prev (the tracepoint fires before context_switch()), in the flush
  * program it is the task the IPI interrupted. @pid and @runtime are that task's pid and
  * se.sum_exec_runtime, which the kernel has just brought up to date: update_curr() runs
@@ -162,16 +171,18 @@ static __always_inline void commit_cgroup(struct kpulse_sched_cpu *c, __u64 id, 
  * or put_prev_task() of one that stays runnable), and at each scheduler tick, so the
  * flush sees the runtime as of the last tick. It is the very sum cgroup v2 cpu.stat's
  * usage_usec and /proc/<pid>/schedstat add up (update_curr() charges both), so no clock
- * of our own is read. The hash is touched only when the cgroup changes.
+ * of our own is read. The time goes to the cgroup's slot in c->cg; the hash is touched
+ * only when a cgroup takes a slot another one held since the last flush.
  * If this CPU's last switch we saw did not bring the task in (pid != run_pid: the hook did
  * not run for the switch that did; seen on this CI's 6.18 under load, where a whole 0.5 ms
  * run of a task was dropped and its cgroup, charged by the kernel, had no label), the run
  * is charged from @picked, its se.prev_sum_exec_runtime: the runtime at which the kernel
  * last picked it (set_next_entity()); no flush or switch of ours charged any of it since.
  */
-static __always_inline void charge_current(struct kpulse_sched_cpu *c, __u32 pid, __u64 runtime,
-					   __u64 picked)
+static __always_inline void charge_current(struct kpulse_sched_cpu *c, struct task_struct *cur,
+					   __u32 pid, __u64 runtime, __u64 picked)
 {
+	struct kpulse_sched_cgslot *s;
 	__u64 id, ns, start = c->run_start;
 
 	/* Both loaded: one load through either pointer is refused by the verifier. */
@@ -184,14 +195,15 @@ static __always_inline void charge_current(struct kpulse_sched_cpu *c, __u32 pid
 	if (runtime <= start)
 		return;
 	ns = runtime - start;
-	id = bpf_get_current_cgroup_id();
-	if (id != c->pending_cgroup) {
-		if (c->pending_ns)
-			commit_cgroup(c, c->pending_cgroup, c->pending_ns);
-		c->pending_cgroup = id;
-		c->pending_ns = 0;
+	id = task_cgroup_id(cur);
+	s = &c->cg[id & (KPULSE_CG_SLOTS - 1)];
+	if (s->id != id) {
+		if (s->ns)
+			commit_cgroup(c, s->id, s->ns);
+		s->id = id;
+		s->ns = 0;
 	}
-	c->pending_ns += ns;
+	s->ns += ns;
 }
 
 /* Count one wait of @ns in this CPU's histogram. */
@@ -333,7 +345,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		c->switches++; /* no rq->nr_switches to read at flush */
 	if (charge_cgroups) {
 		if (prev_pid)
-			charge_current(c, prev_pid, cur->se.sum_exec_runtime,
+			charge_current(c, cur, prev_pid, cur->se.sum_exec_runtime,
 				       cur->se.prev_sum_exec_runtime);
 		c->run_pid = next_pid;
 		c->run_start = next_pid ? TASK_READ(btf, next, se.sum_exec_runtime) : 0;
@@ -408,15 +420,15 @@ int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
  * - switches is the runqueue's own count (rq->nr_switches).
  * - with sched_info, the wait before the interrupted task's run is recorded (rq_fold()),
  *   so the sample counts every wait that ended before it, as schedstat does.
- * - the interrupted task's runtime since the last switch or flush goes to its cgroup, and
- *   the pending cgroup time is committed, since userspace reads sched_cgcpu next.
+ * - the interrupted task's runtime since the last switch or flush goes to its cgroup's
+ *   slot, and every slot's time is committed to sched_cgcpu, which userspace reads next.
  */
 SEC("raw_tp")
 int BPF_PROG(sched_flush, __u64 mode)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct kpulse_sched_cpu *c;
-	__u32 zero = 0, pid = cur->pid;
+	__u32 zero = 0, pid = cur->pid, i;
 	__u64 now, clock, idle, wall, slept;
 
 	c = bpf_map_lookup_elem(&sched_cpu, &zero);
@@ -445,12 +457,15 @@ int BPF_PROG(sched_flush, __u64 mode)
 	if (!charge_cgroups)
 		return 0;
 	if (mode == KPULSE_FLUSH_ACCOUNT)
-		charge_current(c, pid, cur->se.sum_exec_runtime, cur->se.prev_sum_exec_runtime);
+		charge_current(c, cur, pid, cur->se.sum_exec_runtime,
+			       cur->se.prev_sum_exec_runtime);
 	c->run_pid = pid;
 	c->run_start = cur->se.sum_exec_runtime;
-	if (c->pending_ns)
-		commit_cgroup(c, c->pending_cgroup, c->pending_ns);
-	c->pending_ns = 0;
+	for (i = 0; i < KPULSE_CG_SLOTS; i++) {
+		if (c->cg[i].ns)
+			commit_cgroup(c, c->cg[i].id, c->cg[i].ns);
+		c->cg[i].ns = 0;
+	}
 	return 0;
 }
 

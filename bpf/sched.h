@@ -11,6 +11,14 @@ enum kpulse_sched_flush {
 	KPULSE_FLUSH_RESET = 1,	  /* restart without accounting (start-up, CPU back online) */
 };
 
+/* Cgroups whose CPU time a CPU sums between flushes without the hash (a power of two). */
+#define KPULSE_CG_SLOTS 8
+
+struct kpulse_sched_cgslot {
+	__u64 id; /* cgroup v2 id; 0: empty */
+	__u64 ns; /* its CPU time on this CPU not yet in sched_cgcpu */
+};
+
 /*
  * One per CPU (sched_cpu, a per-CPU array of one entry). busy_ns, switches and
  * cgroup_lost_ns only ever grow.
@@ -32,12 +40,12 @@ struct kpulse_sched_cpu {
 	__u32 pad;
 	__u64 cgroup_lost_ns; /* CPU time not charged to a cgroup: sched_cgcpu was full */
 	/*
-	 * CPU time of cgroup pending_cgroup not yet added to sched_cgcpu: consecutive runs of
-	 * one cgroup are summed here and committed when another cgroup runs or at flush,
-	 * which saves the hash lookup on most switches.
+	 * CPU time not yet added to sched_cgcpu, of the cgroups that ran on this CPU since the
+	 * last flush: slot id % KPULSE_CG_SLOTS sums the time of cgroup id. A switch only adds
+	 * to its slot; the hash is touched when another cgroup takes the slot (the time of the
+	 * one it held is committed) and at each flush (every slot is). See charge_current.
 	 */
-	__u64 pending_cgroup;
-	__u64 pending_ns;
+	struct kpulse_sched_cgslot cg[KPULSE_CG_SLOTS];
 };
 
 /*

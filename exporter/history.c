@@ -363,23 +363,37 @@ size_t history__record(struct history *h, const struct mset *set, int64_t wall_m
 	return refused;
 }
 
+/* The highest of @v[@from, @to) and @max that is not NaN; NaN if there is none. */
+static double max_of(const double *v, size_t from, size_t to, double max)
+{
+	for (; from < to; from++)
+		if (!isnan(v[from]) && (isnan(max) || v[from] > max))
+			max = v[from];
+	return max;
+}
+
 int history__add_peaks(struct history *h, struct mset *set)
 {
-	size_t i, k, n = h->pslots < h->seq ? h->pslots : h->seq;
+	size_t i, n = h->pslots < h->seq ? h->pslots : h->seq, end, wrapped;
 
+	if (!n)
+		return set->err;
+	/*
+	 * The window is the @n slots up to the last one written, (seq - 1) % nslots: those
+	 * before it in the ring, then the ring's end if the window wraps. Two runs, no
+	 * division per value.
+	 */
+	end = (h->seq - 1) % h->nslots + 1;
+	wrapped = n > end ? n - end : 0;
 	/* Only the sampler's thread changes the ring, and this runs on it: no lock. */
 	for (i = 0; i < h->nall; i++) {
 		const struct hseries *s = h->all[i];
-		double max = NAN;
+		double max;
 
 		if (!s->peak)
 			continue;
-		for (k = 0; k < n; k++) {
-			double v = s->values[(h->seq - 1 - k) % h->nslots];
-
-			if (!isnan(v) && (isnan(max) || v > max))
-				max = v;
-		}
+		max = max_of(s->values, end - (n - wrapped), end, NAN);
+		max = max_of(s->values, h->nslots - wrapped, h->nslots, max);
 		if (!isnan(max))
 			mset__add_rendered(set, s->peak, max, s->labels);
 	}

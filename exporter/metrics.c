@@ -124,6 +124,17 @@ void metrics__escape_label(struct buf *out, const char *v)
 	while (n > 0 && (p[n] & 0xc0) == 0x80)
 		n--;
 	while (i < n) {
+		size_t plain = i;
+
+		/* Printable ASCII other than the two escaped: as it is, in one append. */
+		while (plain < n && p[plain] >= 0x20 && p[plain] < 0x7f && p[plain] != '\\' &&
+		       p[plain] != '"')
+			plain++;
+		if (plain > i) {
+			buf__append(out, p + i, plain - i);
+			i = plain;
+			continue;
+		}
 		switch (p[i]) {
 		case '\\':
 			buf__append(out, "\\\\", 2);

@@ -120,17 +120,27 @@ static int fail(char *err, size_t errlen, const char *what, size_t at)
  * match[]={name=~"a.*|<++++...+"} that made it allocate over 3 GB. Accept at most
  * SELECTOR_MAX_PLUS '+' and no interval, outside bracket expressions; a history selector
  * needs neither (RE2, Prometheus' engine, rejects stacked repetitions too).
+ *
+ * Nor a '+' over something that holds a '+' already, stacked ("a+?+", "a++") or through
+ * a group ("((a)+)?)+"): with '?' or '*' between them the copies' epsilon closures grow
+ * doubly exponentially. A long fuzz run found match[]={name=~"a.,+++???...?+++++4"}
+ * (86 bytes, 8 '+') keeping regcomp busy for minutes; "(((((a)+?)+?)+?)+?)+?" takes 0.16 s,
+ * one level more over 20 s. One level of '+' under any '?' and '*' stays in milliseconds.
  */
 #define SELECTOR_MAX_PLUS 8
+#define SELECTOR_MAX_GROUPS 64 /* nested parentheses */
 
 static const char *regex_too_costly(const char *re)
 {
-	unsigned int plus = 0;
+	bool group_plus[SELECTOR_MAX_GROUPS + 1] = {false};
+	bool operand_plus = false; /* the expression a repetition after here would apply to */
+	unsigned int plus = 0, depth = 0;
 	const char *p;
 
 	for (p = re; *p; p++) {
 		if (*p == '\\' && p[1]) {
 			p++;
+			operand_plus = false;
 		} else if (*p == '[') {
 			/* A bracket expression: ']' first in it is a member, not its end. */
 			p += p[1] == '^' ? 2 : 1;
@@ -140,10 +150,25 @@ static const char *regex_too_costly(const char *re)
 				p++;
 			if (!*p)
 				break;
+			operand_plus = false;
 		} else if (*p == '{') {
 			return "interval expressions {n,m} are not accepted";
-		} else if (*p == '+' && ++plus > SELECTOR_MAX_PLUS) {
-			return "more than 8 '+' are not accepted";
+		} else if (*p == '+') {
+			if (++plus > SELECTOR_MAX_PLUS)
+				return "more than 8 '+' are not accepted";
+			if (operand_plus)
+				return "a '+' over an expression that holds a '+' is not accepted";
+			operand_plus = group_plus[depth] = true;
+		} else if (*p == '(') {
+			if (depth == SELECTOR_MAX_GROUPS)
+				return "more than 64 nested groups are not accepted";
+			group_plus[++depth] = false;
+			operand_plus = false;
+		} else if (*p == ')' && depth) {
+			operand_plus = group_plus[depth--];
+			group_plus[depth] |= operand_plus;
+		} else if (*p != '?' && *p != '*') {
+			operand_plus = false; /* a new atom, an anchor or '|' */
 		}
 	}
 	return NULL;

@@ -213,6 +213,16 @@ static int dev_name(const char *sysfs, __u32 dev, char *out, size_t len)
 	return 0;
 }
 
+/* By disk, then operation: the keys of one disk are next to each other. */
+static int cmp_key(const void *a, const void *b)
+{
+	const struct kpulse_block_key *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->op < y->op ? -1 : x->op > y->op;
+}
+
 /* One disk x operation: its histograms, summed over CPUs, into @out. */
 static void add_device(struct block *b, const struct kpulse_block_key *key, const char *name,
 		       struct mset *out)
@@ -248,6 +258,7 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 	size_t n = 0, i;
 	char name[64];
 	__u32 zero = 0;
+	bool named = false;
 	int err, cpu;
 
 	if (bpf_map__lookup_elem(b->skel->maps.block_stats, &zero, sizeof(zero), b->stats,
@@ -270,10 +281,14 @@ static int block_sample(struct collector *c, const struct tick *t, struct mset *
 			break;
 		keys[n++] = key;
 	}
+	/* One sysfs lookup per disk, not per disk and operation. */
+	qsort(keys, n, sizeof(*keys), cmp_key);
 	for (i = 0; i < n; i++) {
+		if (!i || keys[i].dev != keys[i - 1].dev)
+			named = !dev_name(b->sysfs, keys[i].dev, name, sizeof(name));
 		if (keys[i].op >= KPULSE_BLOCK_NOPS)
 			continue;
-		if (dev_name(b->sysfs, keys[i].dev, name, sizeof(name))) {
+		if (!named) {
 			/* The disk is gone: so are its histograms (a new one starts afresh). */
 			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
 			continue;

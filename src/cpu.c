@@ -146,6 +146,7 @@ static int cpu_sample(struct collector *c, const struct tick *t, struct mset *ou
 	int err, m;
 
 	err = procfs__read(s->procfs, "stat", &s->buf);
+	procstat__offer(s->procfs, t->seq, err ? NULL : &s->buf);
 	if (err) {
 		log__reason("failed to read %s/stat: %s", s->procfs, procfs__strerror(err));
 		return err;
@@ -225,6 +226,7 @@ static void cpu_destroy(struct collector *c)
 
 	if (!s)
 		return;
+	procstat__offer(NULL, 0, NULL);
 	procfs__buf_free(&s->buf);
 	free(s->prev);
 	free(s);

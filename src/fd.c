@@ -400,7 +400,8 @@ struct fd {
 	struct kpulse_fd_stats *vals; /* --collector.fd.syscalls only */
 	__u64 prev_opened, prev_closed;
 	bool prev_valid;
-	__u64 gen; /* of the last walk */
+	__u64 gen;		   /* of the last walk */
+	struct procfs_buf file_nr; /* keeps <procfs>/sys/fs/file-nr open: a pread per tick */
 	bool file_nr_logged, names_lost_logged;
 };
 
@@ -659,17 +660,15 @@ static int add_processes(struct fd *f, struct mset *out)
 
 static void add_file_nr(struct fd *f, struct mset *out)
 {
-	struct procfs_buf b = {};
 	uint64_t alloc, max;
 	char path[512];
 	int err;
 
 	snprintf(path, sizeof(path), "%s/sys/fs/file-nr", f->cfg->procfs);
 	/* Never blocks (a FIFO there is refused), bounded, and a cut line is left out. */
-	err = procfs__read_path(path, &b);
+	err = procfs__read_path(path, &f->file_nr);
 	if (!err)
-		err = fd__parse_file_nr(b.data, &alloc, &max);
-	procfs__buf_free(&b);
+		err = fd__parse_file_nr(f->file_nr.data, &alloc, &max);
 	if (err)
 		goto fail;
 	mset__add(out, &allocated, (double)alloc);
@@ -712,6 +711,7 @@ static void fd_destroy(struct collector *c)
 	if (fd_syscalls && f->skel)
 		loader__detach_parallel(f->skel->skeleton);
 	fd_bpf__destroy(f->skel);
+	procfs__buf_free(&f->file_nr);
 	free(f->vals);
 	free(f);
 	c->priv = NULL;

@@ -8,6 +8,7 @@
  * each measured at <rootfs><mount point> and labelled with its mount point on the host.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,7 @@ struct filesystem {
 	const char **paths;
 	struct fsstat_answer *answers;
 	size_t cap;
+	bool parsed; /* table and paths hold the mountinfo last read, unchanged since */
 	uint32_t warned;
 };
 
@@ -185,12 +187,34 @@ static int under_rootfs(struct filesystem *fs, size_t n)
 	return 0;
 }
 
+/*
+ * Whether the mount table may have changed since it was last parsed. The kernel reports a
+ * change of the mount namespace (mount, unmount, remount, move) as POLLERR | POLLPRI on an
+ * open mountinfo (fs/proc_namespace.c mounts_poll()), so the file, which costs ~30 us to
+ * generate and more to parse, is read again only then. A file not kept open (a fixture under
+ * --path.procfs) cannot say, and is read every tick.
+ */
+static bool mounts_changed(struct filesystem *fs)
+{
+	struct pollfd p = {.events = POLLPRI};
+
+	if (!fs->parsed || !fs->buf.kept_fd)
+		return true;
+	p.fd = fs->buf.kept_fd - 1;
+	return poll(&p, 1, 0) != 0; /* only POLLPRI and POLLERR, or -1, can come back */
+}
+
 /* The mounts to report, one per mount point, and the path statfs is asked for each. */
 static int read_mounts(struct filesystem *fs, size_t *n)
 {
 	size_t i;
 	int err;
 
+	if (!mounts_changed(fs)) {
+		*n = fs->table.n;
+		return 0;
+	}
+	fs->parsed = false;
 	err = procfs__read(fs->procfs, fs->mountinfo, &fs->buf);
 	if (err)
 		return err;
@@ -222,10 +246,15 @@ static int read_mounts(struct filesystem *fs, size_t *n)
 		fs->cap = fs->table.cap;
 	}
 	*n = fs->table.n;
-	if (*fs->rootfs)
-		return under_rootfs(fs, *n);
-	for (i = 0; i < *n; i++)
-		fs->paths[i] = fs->table.m[i].mount_point;
+	if (*fs->rootfs) {
+		err = under_rootfs(fs, *n);
+		if (err)
+			return err;
+	} else {
+		for (i = 0; i < *n; i++)
+			fs->paths[i] = fs->table.m[i].mount_point;
+	}
+	fs->parsed = true;
 	return 0;
 }
 
@@ -237,7 +266,15 @@ static void add_answer(struct filesystem *fs, struct mset *out, const struct mou
 {
 	const char *dev = m->device, *mp = m->mount_point, *type = m->fstype;
 	const struct fsstat *st = &a->st;
-	bool ro = m->readonly;
+	/*
+	 * A superblock can turn read-only by itself (ext4 errors=remount-ro), with no
+	 * mount-namespace event to have mountinfo read again: statfs says so (ST_RDONLY) for a
+	 * mount that is itself writable. The table is then read again at the next tick.
+	 */
+	bool ro = m->readonly || (a->state == FSSTAT_OK && st->readonly && !m->mount_readonly);
+
+	if (ro != m->readonly)
+		fs->parsed = false;
 
 	if (a->changed && ++*changes > FS_LOG_CHANGES)
 		; /* summed up by the caller */

@@ -67,6 +67,7 @@ int fsstat__statfs(const char *path, struct fsstat *out)
 	out->bavail = st.f_bavail;
 	out->files = st.f_files;
 	out->ffree = st.f_ffree;
+	out->readonly = st.f_flags & ST_RDONLY;
 	return 0;
 }
 

@@ -18,6 +18,7 @@ struct fsstat {
 	uint64_t blocks, bfree, bavail; /* in units of bsize */
 	uint64_t files, ffree;
 	uint64_t bsize;
+	bool readonly; /* ST_RDONLY: the mount or its superblock is read-only */
 };
 
 /* The call the workers make: 0 or -errno. Tests pass a fake one. */

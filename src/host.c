@@ -93,6 +93,7 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 	static const struct metric_desc *const loads[3] = {&load1, &load5, &load15};
 	struct host *h = c->priv;
 	struct utsname u;
+	const char *stat;
 	double load[3];
 	unsigned int ok;
 	uint64_t btime;
@@ -131,9 +132,11 @@ static int host_sample(struct collector *c, const struct tick *t, struct mset *o
 		ret = err;
 	}
 
-	err = procfs__read(h->procfs, "stat", &h->stat);
+	/* The cpu collector's read of this tick if there is one (it is sampled first). */
+	stat = procstat__take(h->procfs, t->seq);
+	err = stat ? 0 : procfs__read(h->procfs, "stat", &h->stat);
 	if (!err)
-		err = procstat__btime(h->stat.data, &btime);
+		err = procstat__btime(stat ? stat : h->stat.data, &btime);
 	if (!err) {
 		mset__add(out, &boot_time, (double)btime);
 	} else {

@@ -299,6 +299,15 @@ static void btf_sig(const struct btf *btf, __u32 id, char *out, size_t len, size
 			*pos += snprintf(out + *pos, len - *pos, __VA_ARGS__);                     \
 	} while (0)
 	t = btf__type_by_id(btf, id);
+	/*
+	 * Types are 4-byte aligned after a header of the usual 24 bytes; libbpf also takes a
+	 * header of any length, which leaves every type misaligned (found by fuzz_btf). Such
+	 * BTF is not read further: it matches nothing kpulse loads.
+	 */
+	if (t && (uintptr_t)t % __alignof__(struct btf_type)) {
+		PUT("misaligned");
+		return;
+	}
 	while (t && (btf_is_typedef(t) || btf_is_mod(t)) && steps++ < 64)
 		t = btf__type_by_id(btf, t->type);
 	if (!t || btf_kind(t) == BTF_KIND_UNKN) { /* id 0, or out of range */

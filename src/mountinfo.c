@@ -136,6 +136,7 @@ int mount_table__parse(struct mount_table *t, char *buf, const struct filter *ty
 			 * kpulse alone, while the filesystem stays writable for everyone else.
 			 */
 			.readonly = has_option(mi.super_options, "ro"),
+			.mount_readonly = has_option(mi.options, "ro"),
 		};
 	}
 	return 0;

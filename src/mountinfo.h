@@ -26,7 +26,8 @@ void mountinfo__unescape(char *s);
 /* A mount the filesystem collector reports; the strings point into the parsed buffer. */
 struct mount_entry {
 	char *device, *mount_point, *fstype;
-	bool readonly; /* the superblock is read-only */
+	bool readonly;	     /* the superblock is read-only */
+	bool mount_readonly; /* the mount itself is (its per-mount options) */
 };
 
 /* The mounts of one mountinfo, one per mount point, kept from tick to tick for its memory. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Parsers for /proc/{meminfo,diskstats,stat,loadavg,cpuinfo}; see procfs.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -241,6 +242,36 @@ int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
 	return procfs__read_path(path, b);
 }
 
+int procfs__count_fds(int dirfd)
+{
+	struct dirent *e;
+	struct statfs sf;
+	struct stat st;
+	int n = 0, fd;
+	DIR *d;
+
+	if (fstatfs(dirfd, &sf) || fstat(dirfd, &st))
+		return -errno;
+	if (sf.f_type != PROC_SUPER_MAGIC || !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	/* Never 0 on 6.2+: the count includes @dirfd. */
+	if (st.st_size > 0)
+		return st.st_size <= INT32_MAX ? (int)st.st_size : -EOVERFLOW;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		n = -errno;
+		if (fd >= 0)
+			close(fd);
+		return n;
+	}
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* not the one reading the directory */
+}
+
 void procfs__buf_free(struct procfs_buf *b)
 {
 	release_kept(b);
@@ -462,6 +493,28 @@ int procstat__btime(const char *buf, uint64_t *out)
 			p++;
 	}
 	return -ENOENT;
+}
+
+static struct {
+	const char *procfs;
+	uint64_t seq;
+	const struct procfs_buf *buf;
+} procstat_offer;
+
+void procstat__offer(const char *procfs, uint64_t seq, const struct procfs_buf *b)
+{
+	procstat_offer.procfs = procfs;
+	procstat_offer.seq = seq;
+	procstat_offer.buf = b;
+}
+
+const char *procstat__take(const char *procfs, uint64_t seq)
+{
+	const struct procfs_buf *b = procstat_offer.buf;
+
+	if (!b || !b->data || seq != procstat_offer.seq || strcmp(procfs, procstat_offer.procfs))
+		return NULL;
+	return b->data;
 }
 
 unsigned int loadavg__parse(const char *buf, double load[3])

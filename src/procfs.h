@@ -59,6 +59,13 @@ int procfs__read(const char *root, const char *rel, struct procfs_buf *b);
 /* The same for a whole path. */
 int procfs__read_path(const char *path, struct procfs_buf *b);
 void procfs__buf_free(struct procfs_buf *b);
+/*
+ * Open descriptors of the process whose /proc/<pid>/fd directory is open at @dirfd (its
+ * own descriptor included): since Linux 6.2 fstat() says in st_size (the weight of the
+ * table's bitmap, one syscall), before that a readdir of every descriptor. -errno on
+ * failure.
+ */
+int procfs__count_fds(int dirfd);
 /* What an error of procfs__open / procfs__read means, for a log line (strerror otherwise). */
 const char *procfs__strerror(int err);
 
@@ -157,6 +164,16 @@ const char *cpu_mode__name(enum cpu_mode m);
 int procstat__parse_cpu(const char *line, struct cpustat *c);
 /* The "btime" line of /proc/stat (boot time, seconds since the epoch); -ENOENT/-EINVAL. */
 int procstat__btime(const char *buf, uint64_t *out);
+
+/*
+ * One read of <procfs>/stat per tick for the collectors that need it: the cpu collector,
+ * which reads it whole every tick, offers its buffer for tick @seq (NULL: withdraw it);
+ * a collector sampled after it in the same tick (host, for btime) takes that text instead
+ * of having the kernel generate the file again. procstat__take returns NULL unless a
+ * buffer was offered for the same @procfs in tick @seq. Sampler thread only.
+ */
+void procstat__offer(const char *procfs, uint64_t seq, const struct procfs_buf *b);
+const char *procstat__take(const char *procfs, uint64_t seq);
 
 /* /proc/loadavg: bit i of the result is set when @load[i] (1, 5, 15 min) parsed. */
 unsigned int loadavg__parse(const char *buf, double load[3]);

@@ -98,8 +98,9 @@ struct prog {
 static struct {
 	struct prog *progs;
 	size_t nprogs;
-	bool stats; /* --bpf.stats: main enabled the kernel's run statistics */
-	int fd_dir; /* /proc/self/fd, opened while we could */
+	bool stats;		 /* --bpf.stats: main enabled the kernel's run statistics */
+	int fd_dir;		 /* /proc/self/fd, opened while we could */
+	struct procfs_buf statm; /* keeps <procfs>/self/statm open: a pread per tick */
 	double start_time;
 	long page_size;
 	char procfs[256];
@@ -317,52 +318,24 @@ static int self_init(struct collector *c, const struct kpulse_config *cfg)
 	return 0;
 }
 
-static int count_fds(void)
-{
-	struct dirent *e;
-	int n = 0, fd;
-	DIR *d;
-
-	if (self.fd_dir < 0)
-		return -1;
-	fd = openat(self.fd_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* not the one reading the directory */
-}
-
 static int self_sample(struct collector *c, const struct tick *t, struct mset *out)
 {
 	unsigned long long vsize_pages, rss_pages;
 	struct rusage ru;
 	struct rlimit rl;
-	char path[300];
 	size_t i;
-	FILE *f;
 	int n;
 
 	if (!getrusage(RUSAGE_SELF, &ru))
 		mset__add(out, &cpu_seconds,
 			  ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 				  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
-	snprintf(path, sizeof(path), "%s/self/statm", self.procfs);
-	f = procfs__fopen(path);
-	if (f) {
-		if (fscanf(f, "%llu %llu", &vsize_pages, &rss_pages) == 2) {
-			mset__add(out, &virtual_mem, (double)vsize_pages * self.page_size);
-			mset__add(out, &resident, (double)rss_pages * self.page_size);
-		}
-		fclose(f);
+	if (!procfs__read(self.procfs, "self/statm", &self.statm) &&
+	    sscanf(self.statm.data, "%llu %llu", &vsize_pages, &rss_pages) == 2) {
+		mset__add(out, &virtual_mem, (double)vsize_pages * self.page_size);
+		mset__add(out, &resident, (double)rss_pages * self.page_size);
 	}
-	n = count_fds();
+	n = self.fd_dir >= 0 ? procfs__count_fds(self.fd_dir) : -EBADF;
 	if (n >= 0)
 		mset__add(out, &open_fds, n);
 	if (!getrlimit(RLIMIT_NOFILE, &rl))
@@ -396,6 +369,7 @@ static void self_destroy(struct collector *c)
 	if (self.fd_dir >= 0)
 		close(self.fd_dir);
 	self.fd_dir = -1;
+	procfs__buf_free(&self.statm);
 }
 
 struct collector self_collector = {

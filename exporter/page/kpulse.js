@@ -22,6 +22,7 @@
 	/* Formatting. */
 	function pct(v) {
 		if (v === null || isNaN(v)) return '–';
+		if (v > 0 && v < 0.0005) return '<0.1%'; /* not 0.0%: some, just very little */
 		return (v * 100).toFixed(v < 0.1 && v > 0 ? 1 : 0) + '%';
 	}
 	function si(v, unit) {
@@ -306,7 +307,11 @@
 					axisLabelFontSize: 11,
 					rightGap: 8,
 					axes: {
-						x: {axisLabelFormatter: d => clock(d.getTime()),
+						/* Whole seconds only: a window of a few seconds
+						 * (just opened, or zoomed in) gets ticks between
+						 * them, which would repeat the same HH:MM:SS. */
+						x: {axisLabelFormatter: d => d.getMilliseconds()
+							? '' : clock(d.getTime()),
 						    valueFormatter: ms => clock(ms), pixelsPerLabel: 90},
 						y: {axisLabelFormatter: def.fmt, valueFormatter: def.fmt,
 						    axisLabelWidth: 64},
@@ -347,7 +352,7 @@
 		const allSeries = select('kpulse_cpu_busy_ratio_all')[0];
 		out.push(tile('CPU busy', pct(all),
 			      (busiest ? `busiest: cpu ${busiest.labels.cpu} ${pct(now(busiest))}` : '') +
-			      (allSeries ? ` · 15 s peak ${pct(peak(allSeries, 15))}` : ''),
+			      (allSeries ? ` · 15\u00a0s peak ${pct(peak(allSeries, 15))}` : ''),
 			      level(busiest ? now(busiest) : all, 0.8, 0.95)));
 		const mem = now(select('kpulse_memory_used_ratio')[0]);
 		out.push(tile('Memory used', pct(mem),

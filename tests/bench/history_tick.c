@@ -85,7 +85,7 @@ static void fill(struct mset *m, const struct shape *sh, unsigned int t)
 	}
 }
 
-/* The four bodies, as the sampler renders them every tick. */
+/* The four bodies, as a scraped tick renders them (exporter/snapshot.c). */
 static void render(struct mset *m)
 {
 	struct buf b = {};

@@ -5,6 +5,7 @@ reads of 4 KiB from a loop device over a file of our own."""
 import math
 import mmap
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -136,6 +137,78 @@ def direct_reads_timed_by_kpulse_match_diskstats():
     """The same with --collector.block.own-clock: every request stamped at issue by kpulse
     and kept in the in-flight map, as on a queue the kernel does not stamp."""
     direct_reads_match_diskstats("--collector.block.own-clock")
+
+
+def diskstats_ops(name):
+    """{op: (completed, sectors)} of @name from /proc/diskstats: read, write, discard (fields
+    4/6, 8/10, 15/17) and flush (field 19; a flush moves no sector)."""
+    with open("/proc/diskstats") as f:
+        for line in f:
+            x = line.split()
+            if x[2] == name:
+                x = [int(v) for v in x[3:]]
+                return {"read": (x[0], x[2]), "write": (x[4], x[6]), "discard": (x[11], x[13]),
+                        "flush": (x[15], 0)}
+    raise AssertionError(f"{name} not in /proc/diskstats")
+
+
+def settled_ops_tick(k, name):
+    for _ in range(20):
+        before = diskstats_ops(name)
+        m = k.next_tick()
+        if diskstats_ops(name) == before:
+            return m, before
+    raise AssertionError(f"{name} never went idle")
+
+
+@test
+def writes_flushes_and_discards_match_diskstats():
+    """On a loop device: 64 O_DIRECT writes of 4 KiB, one fsync of the device and a
+    BLKDISCARD of 1 MiB. For each of write, flush and discard,
+    kpulse_block_io_latency_seconds_count{op} grows by exactly the requests /proc/diskstats
+    completed for it (none may be 0 but read, which must stay 0), and
+    kpulse_block_io_size_bytes_sum{op} by its sectors x 512 (0 for a flush), with one known
+    difference: the fsync is an empty write with REQ_PREFLUSH, which the flush machinery
+    ends, never issued, once the flush request it sends the device (a loop device has a
+    volatile write cache) is done. diskstats counts it as a write of 0 sectors; kpulse counts
+    the flush request only, so its writes are diskstats' less 1. Nothing is untimed (the
+    empty write is no request that lost its issue time, on this device or on the disk under
+    the loop device's backing file, which the loop device's flush fsyncs)."""
+    need_root()
+    import fcntl
+    dev = loop_device(size_mb=16)
+    k = Kpulse(*only_collectors("block"), f"--collector.disk.device-include={dev}",
+               interval="200ms")
+    buf = mmap.mmap(-1, 4096)
+    buf.write(b"w" * 4096)
+    fd = os.open(f"/dev/{dev}", os.O_RDWR | os.O_DIRECT)
+    cleanup(lambda: os.close(fd))
+    m0, d0 = settled_ops_tick(k, dev)
+    for i in range(64):
+        assert os.pwritev(fd, [buf], (i * 31 % 2048) * 4096) == 4096
+    os.fsync(fd)
+    BLKDISCARD = 0x1277
+    fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", 8 << 20, 1 << 20))
+    m1, d1 = settled_ops_tick(k, dev)
+    problems, seen = [], []
+    for op in ("read", "write", "flush", "discard"):
+        lab = {"device": dev, "op": op}
+        count = (m1.get(LAT + "_count", **lab) or 0) - (m0.get(LAT + "_count", **lab) or 0)
+        size = (m1.get(SIZE + "_sum", **lab) or 0) - (m0.get(SIZE + "_sum", **lab) or 0)
+        done, sectors = (d1[op][i] - d0[op][i] for i in range(2))
+        if op == "write":
+            done -= 1  # the fsync's empty write
+        seen.append(f"{op} kpulse {count:.0f} ({size:.0f} B), diskstats {done} ({sectors * 512} B)"
+                    + (" less the empty write" if op == "write" else ""))
+        if count != done or size != sectors * 512:
+            problems.append(seen[-1])
+        if (done == 0) != (op == "read"):
+            problems.append(f"{op}: diskstats completed {done}: the workload did not do what "
+                            "it should")
+    untimed = m1.get("kpulse_block_io_untimed_total") - m0.get("kpulse_block_io_untimed_total")
+    print(f"  {dev}: " + "; ".join(seen) + f"; untimed +{untimed:.0f}")
+    assert not problems, "; ".join(problems)
+    assert untimed == 0, f"kpulse_block_io_untimed_total grew {untimed:.0f}"
 
 
 @test

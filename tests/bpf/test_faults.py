@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, Skip, cgroup2_mount, cleanup, free_port, http_get,  # noqa: E402
                     main, need_root, only_collectors, run_kpulse, spawn, test, wait_for)
-from proc import mount_tmpfs, scratch_dir  # noqa: E402
+from proc import Hangfs, mount_tmpfs, scratch_dir  # noqa: E402
 
 PROC_COLLECTORS = ("memory", "cpu", "disk", "host", "filesystem")
 
@@ -194,6 +194,44 @@ def fifo_swapped_in_while_running_does_not_stop_the_sampler():
         f.write(files["meminfo"])
     assert wait_for(lambda: k.next_tick().get("kpulse_memory_total_bytes"), timeout=5), \
         "memory did not come back once meminfo was a file again"
+
+
+@test
+def stuck_sampler_says_its_snapshot_is_stale():
+    """A read that never returns stops the sampler: here a FUSE file under --path.procfs
+    whose reads are held (a regular file, so the FIFO check lets it through). /metrics
+    keeps answering with the last snapshot, whose kpulse_sampler_last_tick_timestamp_seconds
+    falls behind time(), and /healthz answers 503 once no tick came for 3 intervals + 1 s
+    (issue 14: the old snapshot was served with kpulse_collector_up 1 and nothing said it
+    was old). Once the read returns, ticks and /healthz come back."""
+    need_root()
+    fs = Hangfs()
+    fs.heal()  # its statfs answers (kpulse fstatfs()s what it opens); only reads will hang
+    assert wait_for(lambda: "healthy" in fs.lines(), timeout=5), fs.lines()
+    k = Kpulse(*only_collectors("memory"), f"--path.procfs={fs.mountpoint}", interval="200ms")
+    m = k.next_tick()
+    assert m.get("kpulse_memory_total_bytes") == 1000 * 1024, k.output()
+    fs.hang_reads()
+    t0 = time.monotonic()
+    assert wait_for(lambda: http_get(k.url + "/healthz")[0] == 503, timeout=10, step=0.05), \
+        f"/healthz still 200 {time.monotonic() - t0:.1f}s after the sampler's read hung"
+    took = time.monotonic() - t0
+    # 3 x 200 ms + 1 s without a tick, after the last tick (up to 200 ms before the hang).
+    assert took < 1.6 + 0.2 + 0.5, f"/healthz went 503 only {took:.2f}s after the hang"
+    status, _, body = http_get(k.url + "/healthz")
+    assert status == 503 and b"not ticking" in body, (status, body)
+    m1 = k.scrape()
+    time.sleep(1)
+    m2 = k.scrape()
+    age = time.time() - tick_time(m2)
+    assert tick_time(m2) == tick_time(m1) and age > 2, \
+        f"the stuck sampler's snapshot says it was taken {age:.1f}s ago, want > 2 s"
+    fs.heal()
+    assert wait_for(lambda: http_get(k.url + "/healthz")[0] == 200, timeout=5, step=0.05)
+    m = k.next_tick()
+    assert time.time() - tick_time(m) < 1 and m.get("kpulse_collector_up", collector="memory") == 1
+    print(f"  /healthz 503 {took:.2f}s after the read hung; the served snapshot {age:.1f}s old; "
+          f"back on heal")
 
 
 @test

@@ -484,5 +484,33 @@ def thousands_of_processes_add_up_by_name():
         assert got == ratio, f"{name}: kpulse_process_fd_limit_ratio {got}, /proc {ratio}"
 
 
+@test
+def names_that_come_and_go_keep_their_room():
+    """Three rounds of 3 000 processes, each with a name of its own (kfc<round>-<tag>-<i>),
+    one round after the other: 9 000 names in all, more than the walk's 8 192. The names of
+    rounds gone are pruned from the walk's table (not at every walk, see prune_names), so
+    no name of a later round is refused ("more than 8192 process names" is never logged),
+    and a watched name of each round reads its descriptors, equal to /proc/<pid>/fd."""
+    need_root()
+    tag = os.getpid() % 1000
+    rounds = [f"kfc{r}-{tag}-" for r in range(3)]
+    k = Kpulse("--process.watch=" + ",".join(r + "7" for r in rounds), interval="500ms")
+    for r, prefix in enumerate(rounds):
+        p = subprocess.Popen([workload("sleepers"), "3000", "0", prefix + "#"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        cleanup(lambda p=p: (p.stdin.close(), p.wait()))
+        line = p.stdout.readline()
+        assert line.startswith("ready"), f"sleepers 3000 {prefix}#: {line!r}"
+        m = settled(k)
+        want, _ = proc_fds_by_name(prefix + "7")
+        got = open_fds(m, prefix + "7")
+        assert want > 0 and got == want, \
+            f"round {r}: kpulse_process_open_fds{{name={prefix}7}} {got}, /proc {want}"
+        p.stdin.close()
+        p.wait()
+    settled(k)
+    assert "process names" not in k.output(), k.output()
+
+
 if __name__ == "__main__":
     main("bpf-fd")

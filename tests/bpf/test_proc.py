@@ -145,6 +145,31 @@ def tmpfs_size_and_used_bytes_are_exact():
     assert m.get("kpulse_filesystem_readonly", **labels) == 1, "tmpfs remounted ro: readonly not 1"
 
 
+@test
+def mount_and_unmount_show_at_the_next_tick():
+    """mountinfo is read again only when the kernel reports a mount-table change (poll): a
+    tmpfs mounted between two ticks is listed by the tick that starts after it, and gone
+    from the tick that starts after its unmount."""
+    need_root()
+    k = Kpulse(interval="1s")
+    k.next_tick()
+    mp, source = mount_tmpfs("4M")
+    labels = {"device": source, "mountpoint": mp, "fstype": "tmpfs"}
+    k.next_tick()  # may have begun before the mount
+    m = k.next_tick()
+    assert m.get("kpulse_filesystem_size_bytes", **labels) == 4 * MiB, \
+        f"tmpfs size=4M mounted on {mp!r} before this tick began: kpulse_filesystem_size_bytes " \
+        f"{m.get('kpulse_filesystem_size_bytes', **labels)}, want {4 * MiB}; series: " \
+        f"{m.series('kpulse_filesystem_size_bytes')}"
+    subprocess.run(["umount", mp], check=True)
+    k.next_tick()
+    m = k.next_tick()
+    left = [lab for lab, _ in m.series("kpulse_filesystem_size_bytes") if lab.get("mountpoint") == mp]
+    assert not left, f"{mp!r} unmounted before this tick began, still listed: {left}"
+    print(f"  tmpfs on {mp!r}: listed at the tick after its mount, gone at the tick after its "
+          "unmount")
+
+
 def in_container(rootfs, hidden):
     """A wrapper that starts kpulse as a container would: in a mount namespace of its own,
     with the host's root bound at @rootfs and the mount @hidden not visible in its own tree

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """From an alert to a person: deploy/alertmanager/alertmanager.yml on a real Alertmanager,
 fed by a real Prometheus evaluating deploy's alert rules over three kpulse hosts (network
-namespaces), notifying a webhook receiver of this test.
+namespaces), notifying a webhook receiver and a mailbox of this test.
 
-The Alertmanager configuration is deploy's own (routes, grouping, inhibition); only its
-receivers are pointed at this test's webhook (one path per receiver) and its group timers
-shortened, and the alerts' `for` is shortened to seconds in a copy of the rules.
+The Alertmanager configuration is deploy's own (routes, grouping, inhibition, receivers);
+only its mail relay is this test's mailbox (without TLS), its webhooks this test's, every
+receiver also posts to this test's webhook at /<receiver> (to see the routing), its group
+timers are shortened, and the alerts' `for` is shortened to seconds in a copy of the rules.
 """
 import json
 import os
@@ -19,7 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from fleet import Host, alert_rules_with_short_for  # noqa: E402
 from kpulse import cleanup, http_get, kill, main, need_root, test, wait_for  # noqa: E402
-from prom import (DEPLOY, Webhook, need, promql, start_alertmanager,  # noqa: E402
+from prom import (DEPLOY, Mailbox, Webhook, need, promql, start_alertmanager,  # noqa: E402
                   start_prometheus)
 
 AM_CONFIG = os.path.join(DEPLOY, "alertmanager", "alertmanager.yml")
@@ -58,22 +59,49 @@ def deployed_configs_check():
     assert am["route"]["group_by"] == ["alertname", "instance"], am["route"]
     assert any("KpulseHostDown" in m for r in am["inhibit_rules"]
                for m in r["source_matchers"]), am["inhibit_rules"]
+    # Routing by severity, as Alertmanager itself resolves it: critical pages (mail to on
+    # call and the webhook), warning and anything unlabelled goes to the ticket queue.
+    for labels, want in ((["alertname=KpulseHostDown", "severity=critical"],
+                          "oncall,pager-webhook"),
+                         (["alertname=KpulseFilesystemFilling", "severity=warning"], "tickets"),
+                         (["alertname=Other"], "tickets")):
+        p = subprocess.run([need("amtool"), "config", "routes", "test",
+                            f"--config.file={AM_CONFIG}", *labels],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and p.stdout.strip() == want, \
+            f"amtool config routes test {' '.join(labels)}: {p.stdout.strip()!r} " \
+            f"(exit {p.returncode}), want {want!r}: {p.stderr.strip()}"
 
 
-def test_am_config(webhook):
-    """deploy's Alertmanager configuration with every receiver a webhook to @webhook at
-    /<receiver name>, and group timers in seconds."""
+def test_am_config(webhook, mailbox):
+    """deploy's Alertmanager configuration with its mail relay @mailbox (no TLS), its
+    webhook receivers pointed at @webhook, every receiver also a webhook to @webhook at
+    /<receiver name> (to see the routing), and group timers in seconds."""
     import yaml
     with open(AM_CONFIG) as f:
         cfg = yaml.safe_load(f)
-    cfg.pop("global", None)  # SMTP settings: no receiver mails here
+    cfg["global"].update(smtp_smarthost=mailbox.address, smtp_require_tls=False)
     cfg["route"].update(group_wait="1s", group_interval="1s", repeat_interval="1h")
     for r in cfg["receivers"]:
         name = r["name"]
-        r.clear()
-        r.update(name=name, webhook_configs=[{"url": f"{webhook.url}/{name}",
-                                              "send_resolved": True}])
+        for w in r.get("webhook_configs", []):
+            w["url"] = f"{webhook.url}/{name}"
+        if not r.get("webhook_configs"):
+            r["webhook_configs"] = [{"url": f"{webhook.url}/{name}", "send_resolved": True}]
     return cfg
+
+
+def subjects(mailbox, to=None):
+    """[(time, recipients, Subject)] of the messages @mailbox got (for @to)."""
+    return [(t, rcpt, next((l[len("Subject: "):] for l in text.splitlines()
+                            if l.startswith("Subject: ")), ""))
+            for t, rcpt, text in mailbox.messages(to)]
+
+
+def mailed(mailbox, to, *words):
+    """The first (time, recipients, Subject) of a mail to @to with every one of @words in
+    its subject, or None."""
+    return next((m for m in subjects(mailbox, to) if all(w in m[2] for w in words)), None)
 
 
 def firing(webhook, alertname, instance, status="firing", path=None, **labels):
@@ -103,8 +131,8 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
     sleeper = subprocess.Popen([os.path.join(d, watched), "1000"])
     cleanup(lambda: (kill(sleeper.pid), os.unlink(os.path.join(d, watched)), os.rmdir(d)))
 
-    webhook = Webhook()
-    am = start_alertmanager(test_am_config(webhook))
+    webhook, mailbox = Webhook(), Mailbox()
+    am = start_alertmanager(test_am_config(webhook, mailbox))
     rules_dir = tempfile.mkdtemp(prefix="kpulse-probe-rules-")
     probe_rules = os.path.join(rules_dir, "probe.rules.yml")
     with open(probe_rules, "w") as f:
@@ -126,7 +154,8 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
                     timeout=15, step=0.5), \
         f"kpulse on {watcher.ns} does not see {watched} running: " \
         f"{promql(url, 'kpulse_process_running')}"
-    assert not webhook.notifications(), f"notified before anything failed: {webhook.alerts()}"
+    assert not webhook.notifications() and not mailbox.messages(), \
+        f"notified before anything failed: {webhook.alerts()} {subjects(mailbox)}"
 
     # 1. One host stops: KpulseHostDown for it, paged (critical: oncall + pager-webhook,
     # never tickets), with its downtime in the description; its probe alert inhibited.
@@ -158,6 +187,17 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
     assert mine and all(name == "KpulseHostDown" for _, name in mine), \
         f"for the down host the receiver got {mine}; only KpulseHostDown was expected"
     assert not webhook.alerts("/tickets"), f"a critical alert went to tickets: {webhook.alerts('/tickets')}"
+    # deploy's email receiver: the people on call get a mail, the ticket queue none.
+    mail = wait_for(lambda: mailed(mailbox, "oncall@example.com", "[FIRING:1] KpulseHostDown",
+                                   down.instance), timeout=30, step=0.2)
+    assert mail, f"no mail to oncall@example.com about KpulseHostDown {down.instance}: " \
+        f"{subjects(mailbox)}"
+    assert not mailbox.messages("ops-tickets@example.com"), \
+        f"a critical alert was mailed to tickets: {subjects(mailbox)}"
+    # Grouped by alertname and instance: each message is about one alert of one host.
+    groups = [n["groupLabels"] for _, _, n in webhook.notifications()]
+    assert groups and all(g == {"alertname": "KpulseHostDown", "instance": down.instance}
+                          for g in groups), f"notifications grouped by {groups}"
     others = [a["labels"] for _, _, _, a in webhook.alerts()
               if a["labels"].get("instance") != down.instance]
     assert not others, f"alerts for hosts that are up: {others}"
@@ -170,6 +210,9 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
                                   "/oncall"), timeout=60, step=0.2)
     assert got, f"no resolved KpulseHostDown for {down.instance}: {webhook.alerts()}"
     t_resolved = got[0]
+    assert wait_for(lambda: mailed(mailbox, "oncall@example.com", "[RESOLVED] KpulseHostDown",
+                                   down.instance), timeout=30, step=0.2), \
+        f"no resolved mail to oncall@example.com for {down.instance}: {subjects(mailbox)}"
 
     # 3. A watched process stops: KpulseProcessNotRunning naming it, paged.
     t_kill = time.time()
@@ -178,8 +221,14 @@ def alerts_reach_the_receiver_routed_grouped_and_inhibited():
                                   path="/oncall", name=watched), timeout=60, step=0.2)
     assert got, f"no KpulseProcessNotRunning naming {watched}: {webhook.alerts()}"
     assert watched in got[2]["annotations"]["summary"], got[2]["annotations"]
-    print(f"  host down -> page {t_page - t_stop:.1f}s; back up -> resolved "
-          f"{t_resolved - t_start:.1f}s; process killed -> page {got[0] - t_kill:.1f}s "
+    for _, path, n in webhook.notifications():
+        g = n["groupLabels"]
+        assert set(g) == {"alertname", "instance"} and all(
+            a["labels"][k] == v for a in n["alerts"] for k, v in g.items()), \
+            f"a notification to {path} not grouped by alertname and instance: {n}"
+    print(f"  host down -> page {t_page - t_stop:.1f}s, mail {mail[0] - t_stop:.1f}s; back up "
+          f"-> resolved {t_resolved - t_start:.1f}s; process killed -> page "
+          f"{got[0] - t_kill:.1f}s "
           f"(scrape and evaluation 1 s, for: {FOR}, group_wait 1s, group_interval 1s)")
 
 

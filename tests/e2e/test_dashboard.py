@@ -10,6 +10,7 @@ empty result fails the test, naming the panel and the expression.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.parse
@@ -58,12 +59,73 @@ def dashboard_shape():
                 f"panel {p['title']!r} does not use the datasource variable"
 
 
+def held_loopback_connection():
+    """A loopback listener with one accepted connection, both held open until cleanup: the
+    port of the watched-port RTT panel (the first walk of iter/tcp, at kpulse's first tick,
+    finds it). Its port."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    c = socket.create_connection(srv.getsockname())
+    s, _ = srv.accept()
+    cleanup(lambda: [x.close() for x in (c, s, srv)])
+    return srv.getsockname()[1]
+
+
+# The collectors of issue 16 (what only the kernel sees): each of their families is queried by
+# a panel, but for these, whose panel plots the same figure another way.
+KERNEL_COLLECTORS = ("block", "oom", "pressure", "vmstat", "netstat", "tcprtt")
+NO_PANEL = {
+    "kpulse_pressure_stalled_seconds_total":
+        "plotted as kpulse_pressure_stalled_ratio, its growth per second at every tick",
+    "kpulse_cgroup_pressure_stalled_seconds_total":
+        "plotted as kpulse_cgroup_pressure_stalled_ratio, its growth per second at every tick",
+}
+
+
+def metrics_doc_families():
+    """{collector: [family]} from docs/METRICS.md (test_docs keeps it current)."""
+    out, section = {}, None
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "METRICS.md")) as f:
+        for line in f:
+            if line.startswith("## "):
+                section = line[3:].strip()
+            m = re.match(r"\| `(kpulse_[a-z0-9_]+)` \|", line)
+            if m and section:
+                out.setdefault(section, []).append(m.group(1))
+    return out
+
+
+@test
+def every_kernel_family_has_a_panel():
+    """Every family of the block, oom, pressure, vmstat, netstat and tcprtt collectors is in
+    the expression of some panel (a histogram by its _bucket, _sum or _count), but for the
+    few NO_PANEL names, each with the reason; and NO_PANEL names no family that has one."""
+    docs = metrics_doc_families()
+    exprs = " ".join(expr for _, _, expr in targets(load()))
+    missing, checked = [], 0
+    for c in KERNEL_COLLECTORS:
+        assert docs.get(c), f"docs/METRICS.md has no {c} section: {sorted(docs)}"
+        for fam in docs[c]:
+            checked += 1
+            used = re.search(r"(?<![\w:])" + re.escape(fam) + r"(_bucket|_sum|_count)?(?![\w:])",
+                             exprs)
+            if fam in NO_PANEL:
+                assert not used, f"{fam} is in a panel now: take it out of NO_PANEL"
+            elif not used:
+                missing.append(f"{c}: {fam}")
+    print(f"  {checked} families of {', '.join(KERNEL_COLLECTORS)}; {len(NO_PANEL)} shown "
+          "another way")
+    assert not missing, f"{len(missing)} families without a panel: {', '.join(missing)}"
+
+
 def start_kpulse():
     args = []
     # The watched-process panel needs a watch list (the flag arrives with the sched work).
     help_text = subprocess.run([KPULSE, "--help"], capture_output=True, text=True).stdout
     if "--process.watch" in help_text:
         args.append("--process.watch=kpulse")
+    args.append(f"--port.watch={held_loopback_connection()}")
     k = Kpulse(*args)
     # The OOM panels and KpulseOomKill read the last victim: make one (a memory hog in a
     # 64 MiB cgroup; its info series exists from then on).

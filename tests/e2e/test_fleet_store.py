@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """One place to see every node: two Prometheus shards (deploy's recording rules, each with
 its own `shard` external label) scrape three kpulse hosts (network namespaces) and
-remote_write everything into a real VictoriaMetrics, the fleet's long-term store.
+remote_write everything into a real VictoriaMetrics, the fleet's long-term store, run
+with deploy/victoria-metrics's ARGS.
 
 The store must hold every host's series and the shards' instance:* recordings, answer a
 fleet question through its Prometheus-compatible API (the hosts ranked by received
@@ -20,7 +21,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dashboard import load, substitute, targets  # noqa: E402
 from fleet import Host  # noqa: E402
 from kpulse import main, need_root, test, wait_for  # noqa: E402
-from prom import DEPLOY, need, promql, query, start_prometheus, start_victoria_metrics  # noqa: E402
+from prom import (DEPLOY, deployed_victoria_metrics_args, need, promql, query,  # noqa: E402
+                  start_prometheus, start_victoria_metrics)
 
 RECORDING = os.path.join(DEPLOY, "prometheus", "kpulse-recording.rules.yml")
 # Bytes per second sent to each host: a known ranking for the fleet question.
@@ -74,6 +76,8 @@ def shards_remote_write_into_the_store():
     for h in hosts:
         h.wait_healthy()
     vm = start_victoria_metrics()
+    print(f"  VictoriaMetrics {vm} with deploy's ARGS {' '.join(deployed_victoria_metrics_args())} "
+          "(data directory, address and latency offset the test's)")
     write = [{"url": vm + "/api/v1/write", "queue_config": {"batch_send_deadline": "1s"}}]
     shards = {
         "shard-a": start_prometheus([h.instance for h in hosts[:2]], rule_files=[RECORDING],

@@ -88,6 +88,26 @@ def history_holds_what_metrics_said():
             "kpulse_memory_used_ratio", "kpulse_fd_limit_ratio_max",
             "kpulse_sched_runqueue_latency_p99_seconds", "kpulse_network_receive_bytes_per_second"}
     assert core <= names, f"missing from the history: {core - names}"
+    # The README's memory formula at the defaults (N = 900 slots, --history.max-series
+    # 1024), from the series the history answers, against the ring's own count
+    # (kpulse_history_memory_bytes; the unit test holds that to the allocator's), within 2 %.
+    def sizes():
+        t = k.next_tick()
+        m = matrix(k)
+        text = sum(len(",".join(f'{a}="{b}"' for a, b in sorted(l))) for _, l in m)
+        return t, len(m), text
+    t, n, text = sizes()
+    if n != t.get("kpulse_history_series"):  # a device came or went between the two
+        t, n, text = sizes()
+    S, got = t.get("kpulse_history_series"), t.get("kpulse_history_memory_bytes")
+    formula = S * (8 * 900 + 88) + 2 * text + 8 * 900 + 24 * 1024
+    print(f"  at the defaults: {S:.0f} series, kpulse_history_memory_bytes {got:.0f} "
+          f"({got / 1024:.0f} KiB), the README's formula {formula:.0f}")
+    assert n == S and abs(got - formula) <= 0.02 * got, (n, S, got, formula)
+    # Each peak family says what it is.
+    help_ = "# HELP kpulse_cpu_busy_ratio_max Highest value of kpulse_cpu_busy_ratio at " \
+        "any tick of the last 15s (--history.peak-window)."
+    assert help_ in t.text, [l for l in t.text.splitlines() if "busy_ratio_max" in l][:3]
 
 
 @test
@@ -297,6 +317,12 @@ def peak_between_scrapes():
     assert window[0] < w0 and w1 < window[-1], \
         f"the burst {w0:.1f}..{w1:.1f} is not inside the 15 ticks {window[0]}..{window[-1]}"
     assert full, f"no whole tick inside the 2 s loop ({w0:.2f}..{w1:.2f}): ticks {ticks[-16:]}"
+    # The spike is one a 15 s scrape misses: the scrape itself reads the CPU below 90 %
+    # (else the CPU is busy anyway, and _max >= 0.95 would hold with no loop at all).
+    assert now is not None and now < 0.9, \
+        f"CPU {cpu} (the quietest) reads {now} at the second scrape, 8 s after the loop " \
+        f"ended (load average {os.getloadavg()[0]:.1f}): the machine is saturated, so the " \
+        f"burst cannot show as a spike; run this while nothing else loads the machine"
     assert peak == max(mine[t] for t in window if t in mine), \
         f"_max {peak}, the history's highest point of the 15 ticks up to the scrape " \
         f"{max(mine[t] for t in window if t in mine)} ({[mine.get(t) for t in window]})"

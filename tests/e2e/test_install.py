@@ -66,8 +66,13 @@ def install_into_destdir_and_run():
     v0 = subprocess.run([KPULSE, "--version"], capture_output=True, text=True, check=True).stdout
     assert v == v0 and v.startswith("kpulse "), f"installed --version {v!r}, built {v0!r}"
 
-    # The man page names every flag of --help.
+    # kpulse(8): section 8, pointing at the examples where this PREFIX put them.
     text = man_text(os.path.join(dest, "usr/share/man/man8/kpulse.8"))
+    th = re.search(r'^\.TH KPULSE "?([^" ]+)', text, re.M)
+    assert th and th.group(1) == "8", f"kpulse.8 is not in section 8: {th and th.group(0)}"
+    assert "/usr/share/kpulse" in text and "/usr/local/share" not in text, \
+        "kpulse(8) FILES does not name /usr/share/kpulse, where PREFIX=/usr installed the examples"
+    # The man page names every flag of --help.
     flags = help_flags(binary)
     assert len(flags) > 20, f"only {sorted(flags)} in --help"
     missing = sorted(f for f in flags if f not in text)

@@ -17,6 +17,7 @@ cgroup cpu.stat, sysfs.
 import ctypes
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kpulse import (Kpulse, cgroup2_mount, cleanup, http_get, main, need_root,  # noqa: E402
                     spawn, test, wait_for)
 from serve import need, tempdir  # noqa: E402
+from netns import new_netns, sh, stats  # noqa: E402
 
 try:
     from prometheus_client.openmetrics import parser as om_parser
@@ -244,6 +246,79 @@ def hostile_names():
     print(f"  {len(t)} series in text, {len(o)} in OpenMetrics; names checked: "
           f"{len(procs)} processes, {len(devs)} devices, {len(paths)} mount points, "
           f"{len(cgs)} cgroups", flush=True)
+
+
+
+def send_frames(dev, n):
+    """@n Ethernet frames of an unused ethertype out of @dev (its tx_packets +n)."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    try:
+        s.bind((dev, 0))
+        for _ in range(n):
+            s.send(b"\xff" * 6 + b"\x02" + b"\x00" * 5 + b"\x88\xb5" + b"\x00" * 46)
+    finally:
+        s.close()
+
+
+@test
+def device_moved_renamed_and_replaced():
+    """A device moved into another namespace and renamed there, and a new device given its
+    old name here: the attack on landed main saw the old device's series stay under the
+    name, a duplicate of the new one's. Each device is exported once, under the name and
+    namespace it has now, with its own counters (the kernel's, read in its namespace around
+    the tick), with and without --collector.net.all-namespaces."""
+    need_root()
+    ns = new_netns("mv")
+    keeper = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "600"])
+    cleanup(lambda: (keeper.kill(), keeper.wait()))
+    ns_ino = str(os.stat(f"/run/netns/{ns}").st_ino)
+    self_ino = str(os.stat("/proc/self/ns/net").st_ino)
+    old, peer, moved, peer2 = (f"kpm{RUN:02d}{x}" for x in "apcq")
+    sh("ip", "link", "add", old, "type", "veth", "peer", "name", peer)
+    cleanup(lambda: sh("ip", "link", "del", peer, check=False))
+    for dev in (old, peer):
+        sh("ip", "link", "set", dev, "up")
+    ka = Kpulse("--collector.net.all-namespaces", interval="200ms")
+    k = Kpulse(interval="200ms")
+    send_frames(old, 30)
+    assert wait_for(lambda: ka.next_tick().get(
+        "kpulse_network_transmit_packets_total", device=old, netns=self_ino), timeout=5)
+    # Move it away under another name, and give its name to a new device here.
+    sh("ip", "link", "set", old, "netns", ns)
+    sh("ip", "link", "set", old, "name", moved, netns=ns)
+    sh("ip", "link", "set", moved, "up", netns=ns)
+    sh("ip", "link", "add", old, "type", "veth", "peer", "name", peer2)
+    cleanup(lambda: sh("ip", "link", "del", peer2, check=False))
+    for dev in (old, peer2):
+        sh("ip", "link", "set", dev, "up")
+    send_frames(old, 7)
+    want = {}
+    for _ in range(20):  # a quiet instant: the kernel's counts equal before and after
+        before = (stats(old)["tx_packets"], stats(moved, netns=ns)["tx_packets"])
+        k.next_tick()
+        ka.next_tick()
+        ma, m = ka.next_tick(), k.next_tick()
+        if (stats(old)["tx_packets"], stats(moved, netns=ns)["tx_packets"]) == before:
+            want = {"new": before[0], "moved": before[1]}
+            break
+    assert want, "the devices never stayed quiet for a tick"
+    assert want["moved"] >= 30 and want["new"] >= 7, want
+    for what, metrics, labels in (("all namespaces", ma, {"netns": self_ino}),
+                                  ("default", m, {})):
+        for fam in ("kpulse_network_transmit_packets_total", "kpulse_network_mtu_bytes",
+                    "kpulse_network_up"):
+            got = [lb for lb, _ in metrics.series(fam) if lb["device"] == old]
+            assert got == [{"device": old, **labels}], f"{what}: {fam} of {old}: {got}"
+        got = metrics.get("kpulse_network_transmit_packets_total", device=old, **labels)
+        assert got == want["new"], \
+            f"{what}: the new {old} sent {want['new']} frames (sysfs), kpulse says {got}"
+    got = ma.get("kpulse_network_transmit_packets_total", device=moved, netns=ns_ino)
+    assert got == want["moved"], \
+        f"{old} moved to netns {ns_ino} as {moved}: sysfs there {want['moved']}, kpulse {got}"
+    assert not [lb for lb, _ in m.series("kpulse_network_transmit_packets_total")
+                if lb["device"] == moved], f"{moved} is in another namespace: not by default"
+    print(f"  {old}: new device {want['new']} frames, moved one as {moved} in netns {ns_ino} "
+          f"{want['moved']} frames; one series each", flush=True)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,12 @@ def page_renders_and_shows_a_busy_cpu():
     assert host == os.uname().nodename, (host, os.uname().nodename)
     info = b.evaluate("document.getElementById('hostinfo').textContent")
     assert os.uname().release in info and " up " in info, info
+    # Every collector's up/down state, as kpulse's own kpulse_collector_up has it.
+    want = sorted(("● " if v == 1 else "✕ ") + lab["collector"] + ("" if v == 1 else " down")
+                  for lab, v in k.scrape().series("kpulse_collector_up"))
+    chips = b.wait(f"(c => c.length === {len(want)} && c)([...document.querySelectorAll("
+                   f"'.chip')].map(e => e.textContent))", timeout=10)
+    assert want and chips and sorted(chips) == want, f"collector chips {chips}, /metrics {want}"
     # The quietest CPU, by the page's own chart, so the loop stands out where it can.
     def recent(c):
         pts = b.evaluate(f"kpulse.store.get('kpulse_cpu_busy_ratio' + "
@@ -119,8 +125,13 @@ def page_renders_and_shows_a_busy_cpu():
     def quiet():
         busy.update({c: recent(c) for c in online_cpus()})
         return min(busy.values()) < 0.9
-    wait_for(quiet, timeout=20, step=0.5)
+    found = wait_for(quiet, timeout=30, step=0.5)
     cpu = min(busy, key=busy.get)
+    # Without a CPU below 90 % before the loop, ">= 95 % within 3 s" would hold with no loop
+    # at all: the test would witness nothing.
+    assert found, f"no CPU below 90 % busy for 30 s (highest of the last 3 s: {busy}; " \
+        f"load average {os.getloadavg()[0]:.1f}): the machine is saturated, so a busy loop " \
+        f"cannot show as a change; run the browser test while nothing else loads the machine"
     # A CPU that always has the pinned loop runnable is never idle, whatever else loads the
     # machine: its first whole tick after the loop started reads >= 95 %. On a quiet CPU
     # that is the loop alone (its own schedstat share, printed, says how much it got). The

@@ -106,7 +106,9 @@ def mount_tmpfs(size):
 
 
 class Hangfs:
-    """tests/fuse/hangfs mounted on a unique path: its statfs never answers until .heal()."""
+    """tests/fuse/hangfs mounted on a unique path: its statfs never answers until .heal().
+    It holds one file, meminfo, whose reads are answered until .hang_reads(), then held
+    until .heal()."""
 
     def __init__(self):
         if not os.path.exists(HANGFS):
@@ -136,6 +138,10 @@ class Hangfs:
 
     def heal(self):
         self.proc.send_signal(signal.SIGUSR1)
+
+    def hang_reads(self):
+        self.proc.send_signal(signal.SIGUSR2)
+        assert wait_for(lambda: "reads-hang" in self.lines(), timeout=5), self.lines()
 
     def stop(self):
         # Answer whatever is held, then detach the mount and end the daemon.

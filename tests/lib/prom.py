@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """Real servers for end-to-end tests: Prometheus (start it, query it, read its alerts),
-Alertmanager with a webhook receiver, and VictoriaMetrics as a long-term store."""
+Alertmanager with a webhook receiver and a mailbox, and VictoriaMetrics as a long-term store."""
 import http.server
 import json
 import os
@@ -134,18 +134,95 @@ def start_alertmanager(config):
         f"--web.listen-address={url[7:]}", "--cluster.listen-address="], url, "/-/ready", d)
 
 
+def deployed_victoria_metrics_args():
+    """The ARGS of deploy/victoria-metrics/victoria-metrics.default, split as the shell of
+    Debian's unit (ExecStart=/usr/bin/victoria-metrics $ARGS, EnvironmentFile=) would."""
+    import shlex
+    path = os.path.join(DEPLOY, "victoria-metrics", "victoria-metrics.default")
+    with open(path) as f:
+        lines = [l for l in f if l.startswith("ARGS=")]
+    assert len(lines) == 1, f"{path}: want one ARGS= line, found {lines}"
+    return shlex.split(shlex.split(lines[0])[0][len("ARGS="):])
+
+
 def start_victoria_metrics():
-    """A real single-node VictoriaMetrics (Debian's victoria-metrics) with samples visible
-    as soon as they arrive; returns its base URL (remote_write at /api/v1/write, the
-    Prometheus query API under /api/v1/). Stopped at cleanup."""
+    """A real single-node VictoriaMetrics (Debian's victoria-metrics) run with deploy's
+    ARGS (so a flag it does not know fails the test), but storing in a scratch directory,
+    listening on a free loopback port and showing samples as soon as they arrive; returns
+    its base URL (remote_write at /api/v1/write, the Prometheus query API under /api/v1/).
+    Stopped at cleanup."""
     vm = need("victoria-metrics")
     d = tempfile.mkdtemp(prefix="kpulse-vm-")
     cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     url = f"http://127.0.0.1:{free_port()}"
+    ours = ("-storageDataPath=", "-httpListenAddr=", "-search.latencyOffset=")
+    deployed = [a for a in deployed_victoria_metrics_args() if not a.startswith(ours)]
     return _start_server("victoria-metrics", [
-        vm, f"-storageDataPath={d}/data", f"-httpListenAddr={url[7:]}",
+        vm, *deployed, f"-storageDataPath={d}/data", f"-httpListenAddr={url[7:]}",
         "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=WARN"],
         url, "/health", d)
+
+
+class Mailbox:
+    """A minimal SMTP server on a loopback port, enough for Alertmanager's email notifier
+    (no TLS, no auth): every message is kept as (receive time, envelope recipients, its
+    text). Alertmanager needs smtp_require_tls: false to use it."""
+
+    def __init__(self):
+        import socketserver
+        self.received = []
+        lock = self.lock = threading.Lock()
+        received = self.received
+
+        class Handler(socketserver.StreamRequestHandler):
+            timeout = 30
+
+            def reply(self, line):
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self):
+                rcpt = []
+                self.reply("220 localhost ESMTP kpulse-test")
+                while True:
+                    line = self.rfile.readline(65536)
+                    if not line:
+                        return
+                    verb = line.decode("ascii", "replace").strip().split(" ", 1)[0].upper()
+                    if verb == "EHLO":
+                        self.reply("250-localhost")
+                        self.reply("250 8BITMIME")
+                    elif verb == "RCPT":
+                        rcpt.append(line.decode().split(":", 1)[1].strip().strip("<>"))
+                        self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 End data with <CR><LF>.<CR><LF>")
+                        data = []
+                        while True:
+                            d = self.rfile.readline(1 << 20)
+                            if not d or d in (b".\r\n", b".\n"):
+                                break
+                            data.append(d[1:] if d.startswith(b"..") else d)
+                        with lock:
+                            received.append((time.time(), list(rcpt),
+                                             b"".join(data).decode("utf-8", "replace")))
+                        rcpt.clear()
+                        self.reply("250 OK")
+                    elif verb == "QUIT":
+                        self.reply("221 Bye")
+                        return
+                    else:  # HELO, MAIL, RSET, NOOP
+                        self.reply("250 OK")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        cleanup(self.server.shutdown)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def messages(self, to=None):
+        """[(time, recipients, text)] received so far (sent to @to)."""
+        with self.lock:
+            return [m for m in self.received if to is None or to in m[1]]
 
 
 class Webhook:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The history ring, its peaks and its JSON; PromQL selectors; JSON string escaping. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <zlib.h>
 #include "gzip.h"
@@ -18,6 +19,23 @@ static const struct metric_desc comm = {"test_comm_ratio", METRIC_GAUGE, "name",
 					METRIC_HISTORY};
 
 #define T0 1700000000000ll /* ms since the epoch of the first tick */
+
+#if defined(__SANITIZE_ADDRESS__)
+/* libasan's (sanitizer/allocator_interface.h, which GCC does not install). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Bytes the allocator has handed out now, by its own accounting (ASan's when it is in). */
+static size_t allocated(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+#endif
+}
 
 static struct history *ring(unsigned int duration_s, unsigned int peak_s, unsigned int max)
 {
@@ -112,6 +130,15 @@ static const struct {
 	{"{name=~\"a.*|<+++++++++++++++++++++++++++++++++++++++++++++++++/sc2\"}", -EINVAL, NULL},
 	{"x{a=~\"((a{999}){999}){999}\"}", -EINVAL, NULL},
 	{"x{a=~\"[{+]+x+\"}", 0, "__name__=x;a=~[{+]+x+;"},
+	/* Found by a long fuzz_history_query run: minutes in regcomp with 8 '+'. */
+	{"{name=~\"a.,+++????????????????????????????????????????????????????????+++++4\"}",
+	 -EINVAL, NULL},
+	{"x{a=~\"(((((a)+?)+?)+?)+?)+?\"}", -EINVAL, NULL},
+	{"x{a=~\"((((a)+)?)+)?\"}", -EINVAL, NULL},
+	{"x{a=~\"a+?+\"}", -EINVAL, NULL},
+	/* One '+' level under any '?', '*' and groups is cheap, and accepted. */
+	{"x{a=~\"((a+)?b*(c+)*)?|d+e+\\\\+\"}", 0, "__name__=x;a=~((a+)?b*(c+)*)?|d+e+\\+;"},
+	{"x{a=~\"a+?\"}", 0, "__name__=x;a=~a+?;"},
 	{"x{a=\"1\",a=\"2\",a=\"3\",a=\"4\",a=\"5\",a=\"6\",a=\"7\",a=\"8\",a=\"9\",a=\"10\","
 	 "a=\"11\",a=\"12\",a=\"13\",a=\"14\",a=\"15\",a=\"16\"}",
 	 -EINVAL, NULL},
@@ -386,6 +413,50 @@ TEST(peaks_cover_the_window)
 	history__free(h);
 }
 
+/*
+ * The window wraps around the ring's end: at every tick the peak is the highest of the
+ * last min(window, ticks so far) values, whether the ring is as long as the window or
+ * longer (the window then ends anywhere in it), NaN gaps left out.
+ */
+TEST(peaks_across_the_ring_end)
+{
+	static const unsigned int shape[][2] = {{0, 5}, {7, 5}, {5, 1}, {3, 3}};
+	struct mset *m = mset__new();
+	double seen[40];
+	size_t si;
+	int t, k;
+
+	for (si = 0; si < sizeof(shape) / sizeof(shape[0]); si++) {
+		struct history *h = ring(shape[si][0], shape[si][1], 16);
+		int window = (int)shape[si][1];
+
+		for (t = 0; t < 40; t++) {
+			double want = NAN;
+
+			seen[t] = (double)((t * 7) % 11) / 10;
+			/* CPU 1 has a gap every 4th tick: its peak leaves the gap out. */
+			tick(h, m, T0 + t * 1000, seen[t], seen[t], t % 4 != 2);
+			CHECK_INT(history__add_peaks(h, m), 0);
+			for (k = t; k >= 0 && k > t - window; k--)
+				if (isnan(want) || seen[k] > want)
+					want = seen[k];
+			CHECKF(peak(m, "test_busy_ratio_max", "cpu=\"0\"") == want,
+			       "ring %us, window %us, tick %d: peak %g, expected %g", shape[si][0],
+			       shape[si][1], t, peak(m, "test_busy_ratio_max", "cpu=\"0\""), want);
+			want = NAN;
+			for (k = t; k >= 0 && k > t - window; k--)
+				if (k % 4 != 2 && (isnan(want) || seen[k] > want))
+					want = seen[k];
+			if (isnan(want))
+				CHECK(isnan(peak(m, "test_busy_ratio_max", "cpu=\"1\"")));
+			else
+				CHECK_NEAR(peak(m, "test_busy_ratio_max", "cpu=\"1\""), want, 0);
+		}
+		history__free(h);
+	}
+	mset__free(m);
+}
+
 TEST(off_means_off)
 {
 	struct history *h = ring(0, 0, 16);
@@ -442,6 +513,49 @@ TEST(readers_are_bounded)
 	history__free(h);
 }
 
+/*
+ * The README's bound, bytes = S x (8 N + 88 + 2 x label text) + 8 N + 24 x max-series, and
+ * kpulse_history_memory_bytes (history__series), against the allocator's own count of what
+ * the ring took: 40 series at the defaults (900 slots, 15 s peaks, 1024 series at most).
+ * Tolerance: 2 % of the ring plus 2 KiB (the ring's own header, one peak family per
+ * family, malloc's chunk headers); and all of it comes back when the ring is freed (to the
+ * byte under ASan; glibc counts chunks parked in its per-thread cache as in use).
+ */
+TEST(memory_is_what_the_readme_says)
+{
+	struct mset *m = mset__new();
+	struct history *h;
+	size_t base, took, bytes, text = 0, S = 40, N = 900, formula;
+	char name[16];
+	int i;
+
+	for (i = 0; i < (int)S - 1; i++) {
+		snprintf(name, sizeof(name), "%d", i);
+		mset__add(m, &busy, 0.5, name);
+		text += strlen("cpu=\"\"") + strlen(name);
+	}
+	mset__add(m, &all, 0.5);
+	base = allocated();
+	h = ring(900, 15, 1024);
+	CHECK(h != NULL);
+	CHECK_INT(history__slots(h), N);
+	CHECK_INT(history__record(h, m, T0), 0);
+	CHECK_INT(history__series(h, &bytes), S);
+	took = allocated() - base;
+	formula = S * (8 * N + 88) + 2 * text + 8 * N + 24 * 1024;
+	printf("  %zu series: kpulse_history_memory_bytes %zu, README formula %zu, allocator %zu\n",
+	       S, bytes, formula, took);
+	CHECK_NEAR((double)bytes, (double)took, 0.02 * took + 2048);
+	CHECK_NEAR((double)formula, (double)took, 0.02 * took + 2048);
+	history__free(h);
+#if defined(__SANITIZE_ADDRESS__)
+	CHECK_INT(allocated(), base);
+#else
+	CHECK_NEAR((double)allocated(), (double)base, 1024);
+#endif
+	mset__free(m);
+}
+
 int main(void)
 {
 	h_suite = "history";
@@ -454,8 +568,10 @@ int main(void)
 	RUN(departed_series_age_out);
 	RUN(series_are_bounded);
 	RUN(peaks_cover_the_window);
+	RUN(peaks_across_the_ring_end);
 	RUN(off_means_off);
 	RUN(hostile_labels_in_json);
 	RUN(readers_are_bounded);
+	RUN(memory_is_what_the_readme_says);
 	return DONE();
 }

@@ -74,6 +74,41 @@ TEST(btf_types_that_refer_to_themselves_end)
 	btf__free(l);
 }
 
+/*
+ * BTF with a header of odd length (libbpf takes any hdr_len from 24 up): every type sits
+ * misaligned, and reading one was undefined behaviour (fuzz_btf's crash input,
+ * tests/fuzz/corpus/btf/crash-hdr-len-87). The check reads none of it and says it differs.
+ */
+TEST(btf_with_misaligned_types_differs_without_reading_them)
+{
+	int id, odd_id;
+	struct btf *a = value_btf(64, "count", &id), *odd;
+	const struct btf_header *h;
+	unsigned char raw[4096];
+	const void *data;
+	char why[1024] = "";
+	__u32 size;
+
+	data = btf__raw_data(a, &size);
+	CHECK(data && size + 3 < sizeof(raw));
+	h = data;
+	/* The same BTF with a header 3 bytes longer (zeros), sections moved along. */
+	memcpy(raw, data, h->hdr_len);
+	memset(raw + h->hdr_len, 0, 3);
+	memcpy(raw + h->hdr_len + 3, (const char *)data + h->hdr_len, size - h->hdr_len);
+	((struct btf_header *)raw)->hdr_len = h->hdr_len + 3;
+	odd = btf__new(raw, size + 3);
+	CHECK(!libbpf_get_error(odd));
+	if (libbpf_get_error(odd))
+		return;
+	odd_id = id;
+	CHECK(!loader__btf_same_type(odd, odd_id, a, id, why, sizeof(why)));
+	CHECK(strstr(why, "misaligned") != NULL);
+	CHECK(loader__btf_same_type(odd, odd_id, odd, odd_id, why, sizeof(why)));
+	btf__free(odd);
+	btf__free(a);
+}
+
 /* Every <x>_btf program is SEC("tp_btf/<tp>") with an <x>_raw twin SEC("raw_tp/<tp>"). */
 static void check_twins(struct bpf_object *obj)
 {
@@ -162,6 +197,7 @@ int main(void)
 	h_suite = "loader";
 	RUN(btf_same_layout_matches_and_changes_are_named);
 	RUN(btf_types_that_refer_to_themselves_end);
+	RUN(btf_with_misaligned_types_differs_without_reading_them);
 	RUN(every_tracepoint_handler_has_its_twin);
 	RUN(choose_twins_keeps_one_of_each_and_what_was_off);
 	return DONE();

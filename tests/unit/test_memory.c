@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include "collector.h"
 #include "harness.h"
+#include "log.h"
 #include "mset_check.h"
 #include "procfs.h"
 
@@ -113,11 +114,55 @@ TEST(memory_collector_real_and_broken)
 	mset__free(s);
 }
 
+/*
+ * A meminfo that was read whole but holds no line kpulse exports was logged as "No data
+ * available" (strerror(ENODATA), issue 14): the reason must say what is wrong with the
+ * file, and an empty one that it has no complete line, never the bare errno text.
+ */
+TEST(memory_collector_says_why_meminfo_is_unusable)
+{
+	char dir[] = "/tmp/kpulse-unit-XXXXXX", path[64], cmd[96];
+	const char *reason;
+	struct kpulse_config cfg;
+	struct mset *s;
+	int err, fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/meminfo", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, "hello world\nMemTotal is large\n", 30), 30);
+	close(fd);
+	cfg = fixture_config(dir, dir);
+	(void)log__take_reason();
+	s = sample_once(&memory_collector, &cfg, &err);
+	CHECK_INT(err, -EBADMSG);
+	CHECK_INT(s->nsamples, 0);
+	reason = log__take_reason();
+	CHECK(strstr(reason, "/meminfo has no line kpulse exports (MemTotal, MemFree, ...)"));
+	CHECK(!strstr(reason, "No data available"));
+	memory_collector.destroy(&memory_collector);
+	mset__free(s);
+
+	cfg = fixture_config(FIX "empty/proc", FIX "empty/sys");
+	s = sample_once(&memory_collector, &cfg, &err);
+	CHECK_INT(err, -ENODATA);
+	reason = log__take_reason();
+	CHECK(strstr(reason, "/meminfo: no complete line in it"));
+	CHECK(!strstr(reason, "No data available"));
+	memory_collector.destroy(&memory_collector);
+	mset__free(s);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	h_suite = "memory";
 	RUN(meminfo_real_machine);
 	RUN(meminfo_malformed);
 	RUN(memory_collector_real_and_broken);
+	RUN(memory_collector_says_why_meminfo_is_unusable);
 	return DONE();
 }

@@ -6,6 +6,9 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "clock.h"
@@ -24,6 +27,44 @@ static int set_flag(struct collector *c, const char *name, const char *value)
 	char err[128];
 
 	return f ? flags__set(f, value, false, err, sizeof(err)) : -ENOENT;
+}
+
+/*
+ * Send stderr (where the log writes, one write() per line) to a fresh temporary file until
+ * stderr_capture_end(), which puts it back and returns what was written there.
+ */
+static int stderr_capture_begin(void)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+
+	if (!tmp || saved < 0 || dup2(fileno(tmp), STDERR_FILENO) < 0)
+		abort();
+	fclose(tmp); /* STDERR_FILENO keeps the file open */
+	return saved;
+}
+
+static void stderr_capture_end(int saved, char *buf, size_t size)
+{
+	ssize_t n = pread(STDERR_FILENO, buf, size - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (dup2(saved, STDERR_FILENO) < 0)
+		abort();
+	close(saved);
+	/* Shown as it would have been, so a failing check can be read against it. */
+	fputs(buf, stderr);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
 }
 
 #define CG(path, res, kind) "cgroup=\"" path "\",resource=\"" res "\",kind=\"" kind "\""
@@ -139,12 +180,29 @@ TEST(pressure_collector_malformed_and_disabled)
 	CHECK_INT(mset_count(s, "kpulse_cgroup_pressure_stalled_seconds_total"), 0);
 	pressure_collector.destroy(&pressure_collector);
 
-	/* No /proc/pressure at all (CONFIG_PSI off, psi=0): up but empty. */
+	/*
+	 * No /proc/pressure at all (CONFIG_PSI off, psi=0): up (every sample succeeds) but
+	 * empty, and the log says why exactly once over several ticks, naming the kernel
+	 * options that would turn PSI on.
+	 */
 	cfg = fixture_config(FIX "empty/proc", FIX "empty/sys");
 	mset__reset(s);
 	CHECK_INT(pressure_collector.init(&pressure_collector, &cfg), 0);
-	CHECK_INT(pressure_collector.sample(&pressure_collector, &t, s), 0);
-	CHECK_INT(s->nsamples, 0);
+	{
+		char log[4096];
+		int ticks = 5, fd = stderr_capture_begin();
+
+		for (t.seq = 0; (int)t.seq < ticks; t.seq++) {
+			mset__reset(s);
+			CHECK_INT(pressure_collector.sample(&pressure_collector, &t, s), 0);
+			CHECK_INT(s->nsamples, 0);
+		}
+		stderr_capture_end(fd, log, sizeof(log));
+		CHECK_INT(count_of(log, "no pressure stall information"), 1);
+		CHECK(strstr(log, "CONFIG_PSI") && strstr(log, "psi=1"));
+		CHECK(strstr(log, "the collector stays up, empty"));
+		CHECK_INT(count_of(log, "\n"), 1);
+	}
 	pressure_collector.destroy(&pressure_collector);
 	mset__free(s);
 }

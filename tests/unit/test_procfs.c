@@ -188,6 +188,32 @@ static int open_fds(void)
 }
 
 /*
+ * The count of open descriptors (the self collector's process_open_fds) is what a readdir
+ * of /proc/self/fd lists, its own descriptor included, and follows opens and closes; a
+ * directory that is not a /proc/<pid>/fd is refused, not read as a count.
+ */
+TEST(count_fds_matches_the_fd_directory)
+{
+	int dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC), extra[40], i;
+	int before;
+
+	CHECK(dirfd >= 0);
+	before = procfs__count_fds(dirfd);
+	CHECK_INT(before, open_fds());
+	for (i = 0; i < 40; i++)
+		extra[i] = dup(0);
+	CHECK_INT(procfs__count_fds(dirfd), before + 40);
+	CHECK_INT(procfs__count_fds(dirfd), open_fds());
+	for (i = 0; i < 40; i++)
+		close(extra[i]);
+	CHECK_INT(procfs__count_fds(dirfd), before);
+	close(dirfd);
+	dirfd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK_INT(procfs__count_fds(dirfd), -ENOTDIR);
+	close(dirfd);
+}
+
+/*
  * A buffer keeps its procfs file open, and every read still comes from the kernel afresh:
  * /proc/sys/kernel/random/uuid is a new UUID at each read. A scratch file (not procfs) is
  * opened every time, so one replaced between reads is read as it is now.
@@ -238,5 +264,6 @@ int main(void)
 	RUN(reads_never_block_and_are_bounded);
 	RUN(read_buffer_shrinks_with_the_file);
 	RUN(kept_procfs_file_reads_afresh);
+	RUN(count_fds_matches_the_fd_directory);
 	return DONE();
 }

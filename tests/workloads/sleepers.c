@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sleepers N [THREADS [NAME]]: fork N processes named NAME (default kp-sleeper) that
- * sleep until this program ends, each with THREADS extra sleeping threads (default 0),
+ * sleepers N [THREADS [NAME]]: fork N processes named NAME (default kp-sleeper; a NAME
+ * ending in '#' has it replaced by each child's number, 0 to N - 1) that sleep until this
+ * program ends, each with THREADS extra sleeping threads (default 0),
  * so a test can see what N idle processes cost or count (and make bench what a host with
  * many idle processes costs kpulse per tick). Prints "ready <processes> <tasks>" once
  * every child is asleep, then waits for stdin to close or SIGTERM/SIGINT/SIGHUP, and kills
@@ -26,8 +27,11 @@ static void *sleep_forever(void *arg __attribute__((unused)))
 }
 
 /* The child: its own name, THREADS idle threads, one byte to say so, then sleep. */
-static void child(pid_t parent, int ready_fd, unsigned int threads, const char *name)
+static void child(pid_t parent, int ready_fd, unsigned int threads, const char *name,
+		  unsigned long nr)
 {
+	size_t len = strlen(name);
+	char numbered[64];
 	pthread_attr_t attr;
 	pthread_t tid;
 
@@ -35,6 +39,10 @@ static void child(pid_t parent, int ready_fd, unsigned int threads, const char *
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
+	if (len && name[len - 1] == '#') {
+		snprintf(numbered, sizeof(numbered), "%.*s%lu", (int)(len - 1), name, nr);
+		name = numbered;
+	}
 	prctl(PR_SET_NAME, name);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
@@ -86,7 +94,7 @@ int main(int argc, char **argv)
 		}
 		if (!pid) {
 			close(p[0]);
-			child(me, p[1], threads, name);
+			child(me, p[1], threads, name, forked);
 		}
 	}
 	close(p[1]);
