@@ -198,9 +198,9 @@ static bool mounts_changed(struct filesystem *fs)
 {
 	struct pollfd p = {.events = POLLPRI};
 
-	if (!fs->parsed || !fs->buf.kept_fd)
+	if (!fs->parsed || !fs->buf.kept.fd)
 		return true;
-	p.fd = fs->buf.kept_fd - 1;
+	p.fd = fs->buf.kept.fd - 1;
 	return poll(&p, 1, 0) != 0; /* only POLLPRI and POLLERR, or -1, can come back */
 }
 

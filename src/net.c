@@ -250,6 +250,15 @@ struct net {
 	int rtnl;
 	uint32_t seq;
 	char *rbuf;
+	/*
+	 * Link changes (netdev__watch_open; -1 without it) and every ifindex of the last full
+	 * dump, filtered out ones too: while no link changed, a tick reads the counters alone.
+	 */
+	int watch;
+	bool links_known;
+	int *links;
+	size_t nlinks, caplinks, nlinks_seen;
+	uint64_t tick_seq; /* the tick being read */
 	/* This tick's devices and the last tick's, sorted by (netns, name) */
 	struct dev *cur, *prev;
 	size_t ncur, nprev, capcur, capprev;
@@ -430,6 +439,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 	c->priv = n;
 	n->cfg = cfg;
 	n->rtnl = -1;
+	n->watch = -1;
 	n->ncpus = libbpf_num_possible_cpus();
 	if (n->ncpus <= 0)
 		return n->ncpus ? n->ncpus : -EINVAL;
@@ -460,6 +470,11 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 		log__reason("failed to open a NETLINK_ROUTE socket: %s", strerror(-n->rtnl));
 		return n->rtnl;
 	}
+	/* Without it every tick dumps the whole device list, as correct and dearer. */
+	n->watch = netdev__watch_open();
+	if (n->watch < 0)
+		log_debug("no link change notifications (%s): a full device dump every tick",
+			  strerror(-n->watch));
 	/*
 	 * Per-cgroup bytes (opt-in: their programs sit on the sendmsg/recvmsg path) need cgroup
 	 * v2; without it the other families still work.
@@ -509,6 +524,7 @@ static int net_init(struct collector *c, const struct kpulse_config *cfg)
 struct dev_sink {
 	struct net *n;
 	__u32 netns;
+	bool own; /* kpulse's namespace, by rtnetlink: keep every ifindex in n->links */
 };
 
 static int add_dev(const struct netdev *d, void *ctx)
@@ -516,6 +532,18 @@ static int add_dev(const struct netdev *d, void *ctx)
 	struct dev_sink *s = ctx;
 	struct net *n = s->n;
 
+	if (s->own) {
+		if (n->nlinks == n->caplinks) {
+			size_t cap = n->caplinks ? n->caplinks * 2 : 32;
+			int *p = realloc(n->links, cap * sizeof(*n->links));
+
+			if (!p)
+				return -ENOMEM;
+			n->links = p;
+			n->caplinks = cap;
+		}
+		n->links[n->nlinks++] = d->ifindex;
+	}
 	if (!filter__match(&n->devices, d->name))
 		return 0;
 	if (n->ncur == n->capcur) {
@@ -534,18 +562,87 @@ static int add_dev(const struct netdev *d, void *ctx)
 	return 0;
 }
 
+/* The counters of one device of the stats dump, onto its entry of the last tick. */
+static int add_stats(const struct netdev *d, void *ctx)
+{
+	struct net *n = ctx;
+	size_t i;
+
+	for (i = 0; i < n->nlinks && n->links[i] != d->ifindex; i++)
+		;
+	if (i == n->nlinks)
+		return -ESTALE; /* a device the last full dump did not list */
+	n->nlinks_seen++;
+	for (i = 0; i < n->nprev; i++)
+		if (n->prev[i].netns == n->self_netns && n->prev[i].d.ifindex == d->ifindex)
+			break;
+	if (i == n->nprev)
+		return 0; /* filtered out */
+	if (n->ncur == n->capcur) {
+		size_t cap = n->capcur ? n->capcur * 2 : 32;
+		void *p = realloc(n->cur, cap * sizeof(*n->cur));
+
+		if (!p)
+			return -ENOMEM;
+		n->cur = p;
+		n->capcur = cap;
+	}
+	n->cur[n->ncur] = n->prev[i];
+	memcpy(n->cur[n->ncur].d.c, d->c, sizeof(d->c));
+	n->ncur++;
+	return 0;
+}
+
+/*
+ * No link changed since the last full dump (and the last tick read it): the devices, names
+ * and states are the last tick's, only the counters are read, with RTM_GETSTATS. -ESTALE
+ * if the device set is not the one of that dump after all.
+ */
+static int read_stats(struct net *n)
+{
+	int err;
+
+	if (n->prev_seq + 1 != n->tick_seq)
+		return -ESTALE;
+	n->ncur = 0;
+	n->nlinks_seen = 0;
+	err = netdev__dump_stats(n->rtnl, &n->seq, n->rbuf, RBUF_LEN, add_stats, n);
+	if (!err && n->nlinks_seen != n->nlinks)
+		err = -ESTALE;
+	return err;
+}
+
 /* kpulse's own namespace: one RTM_GETLINK dump, again if the device list changed meanwhile. */
 static int read_own(struct net *n)
 {
-	struct dev_sink sink = {n, n->self_netns};
-	int err = -EAGAIN, try;
+	struct dev_sink sink = {n, n->self_netns, true};
+	int err = -EAGAIN, try, changed = 1;
 
 	if (n->rtnl < 0 && (n->rtnl = netdev__open()) < 0)
 		return n->rtnl;
+	/* Read the notifications first: a change after this shows in the dump or next tick. */
+	if (n->watch >= 0)
+		changed = netdev__watch_changed(n->watch, n->rbuf, RBUF_LEN);
+	if (n->links_known && !changed) {
+		err = read_stats(n);
+		if (!err)
+			return 0;
+		if (err != -ESTALE && err != -EAGAIN)
+			log_debug("failed to dump the device counters: %s", strerror(-err));
+		/* A dump left half-read would answer (or refuse, EBUSY) the next: start afresh. */
+		close(n->rtnl);
+		n->rtnl = netdev__open();
+		if (n->rtnl < 0)
+			return n->rtnl;
+	}
+	n->links_known = false;
+	err = -EAGAIN;
 	for (try = 0; try < 3 && err == -EAGAIN; try++) {
 		n->ncur = 0;
+		n->nlinks = 0;
 		err = netdev__dump(n->rtnl, &n->seq, n->rbuf, RBUF_LEN, add_dev, &sink);
 	}
+	n->links_known = !err && n->watch >= 0 && changed >= 0;
 	if (err == -EAGAIN)
 		return 0; /* still changing: take the last dump (doubles are dropped later) */
 	if (err && err != -ENOMEM) {
@@ -687,6 +784,7 @@ static int sample_devices(struct net *n, const struct tick *t, struct mset *out)
 	size_t i, j;
 	int err;
 
+	n->tick_seq = t->seq;
 	err = read_own(n);
 	if (!err && all_namespaces)
 		err = read_others(n);
@@ -804,6 +902,9 @@ static void net_destroy(struct collector *c)
 	net_bpf__destroy(n->skel);
 	if (n->rtnl >= 0)
 		close(n->rtnl);
+	if (n->watch >= 0)
+		close(n->watch);
+	free(n->links);
 	filter__free(&n->devices);
 	cgacct__free(&n->acct);
 	procfs__buf_free(&n->procbuf);

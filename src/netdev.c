@@ -168,25 +168,47 @@ int netdev__parse_link(const void *msg, size_t len, struct netdev *d)
 	return 0;
 }
 
-int netdev__dump(int fd, uint32_t *seq, void *buf, size_t buflen,
-		 int (*cb)(const struct netdev *d, void *ctx), void *ctx)
+int netdev__parse_stats(const void *msg, size_t len, struct netdev *d)
 {
-	struct {
-		struct nlmsghdr h;
-		struct ifinfomsg ifi;
-	} req = {
-		.h.nlmsg_len = sizeof(req),
-		.h.nlmsg_type = RTM_GETLINK,
-		.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		.h.nlmsg_seq = ++*seq,
-		.ifi.ifi_family = AF_UNSPEC,
-	};
+	const size_t hdr = NLMSG_LENGTH(sizeof(struct if_stats_msg));
+	const struct nlmsghdr *h = msg;
+	const struct if_stats_msg *ifsm;
+	struct rtnl_link_stats64 s;
+	const struct rtattr *a;
+	unsigned int alen;
+
+	if (len < hdr || h->nlmsg_len < hdr || h->nlmsg_len > len || h->nlmsg_type != RTM_NEWSTATS)
+		return -EINVAL;
+	memset(d, 0, sizeof(*d));
+	ifsm = NLMSG_DATA(h);
+	d->ifindex = (int)ifsm->ifindex;
+	alen = h->nlmsg_len - hdr; /* hdr is aligned: an if_stats_msg is 12 bytes, padded */
+	for (a = (const struct rtattr *)((const char *)ifsm + NLMSG_ALIGN(sizeof(*ifsm)));
+	     RTA_OK(a, alen); a = rta_next(a, &alen)) {
+		size_t n = RTA_PAYLOAD(a);
+
+		if (a->rta_type != IFLA_STATS_LINK_64)
+			continue;
+		memset(&s, 0, sizeof(s));
+		memcpy(&s, RTA_DATA(a), n < sizeof(s) ? n : sizeof(s));
+		from_stats64(d, &s);
+		return d->ifindex > 0 ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* Send the dump request @req and hand each answer to @parse, then @cb. */
+static int dump(int fd, uint32_t *seq, struct nlmsghdr *req, void *buf, size_t buflen,
+		int (*parse)(const void *msg, size_t len, struct netdev *d),
+		int (*cb)(const struct netdev *d, void *ctx), void *ctx)
+{
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	bool intr = false;
 	struct netdev d;
 	int err;
 
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+	req->nlmsg_seq = ++*seq;
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
 	for (;;) {
 		struct iovec iov = {.iov_base = buf, .iov_len = buflen};
@@ -219,12 +241,83 @@ int netdev__dump(int fd, uint32_t *seq, void *buf, size_t buflen,
 					return -EIO;
 				return e->error ? e->error : -EIO;
 			}
-			if (netdev__parse_link(h, h->nlmsg_len, &d))
+			if (parse(h, h->nlmsg_len, &d))
 				continue;
 			err = cb(&d, ctx);
 			if (err)
 				return err;
 		}
+	}
+}
+
+int netdev__dump(int fd, uint32_t *seq, void *buf, size_t buflen,
+		 int (*cb)(const struct netdev *d, void *ctx), void *ctx)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg ifi;
+	} req = {
+		.h.nlmsg_len = sizeof(req),
+		.h.nlmsg_type = RTM_GETLINK,
+		.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.ifi.ifi_family = AF_UNSPEC,
+	};
+
+	return dump(fd, seq, &req.h, buf, buflen, netdev__parse_link, cb, ctx);
+}
+
+int netdev__dump_stats(int fd, uint32_t *seq, void *buf, size_t buflen,
+		       int (*cb)(const struct netdev *d, void *ctx), void *ctx)
+{
+	struct {
+		struct nlmsghdr h;
+		struct if_stats_msg st;
+	} req = {
+		.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct if_stats_msg)),
+		.h.nlmsg_type = RTM_GETSTATS,
+		.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.st.family = AF_UNSPEC,
+		.st.filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64),
+	};
+
+	return dump(fd, seq, &req.h, buf, buflen, netdev__parse_stats, cb, ctx);
+}
+
+int netdev__watch_open(void)
+{
+	struct sockaddr_nl groups = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	int fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&groups, sizeof(groups))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int netdev__watch_changed(int fd, void *buf, size_t buflen)
+{
+	int changed = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, buflen, MSG_DONTWAIT);
+		if (n > 0) {
+			changed = 1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) /* messages were lost: something changed */
+			changed = 1;
+		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		else
+			return changed;
 	}
 }
 

@@ -63,6 +63,26 @@ int netdev__open(void);
  */
 int netdev__dump(int fd, uint32_t *seq, void *buf, size_t buflen,
 		 int (*cb)(const struct netdev *d, void *ctx), void *ctx);
+/*
+ * The counters alone: one RTM_GETSTATS dump (IFLA_STATS_LINK_64, the same dev_get_stats()
+ * as RTM_GETLINK's IFLA_STATS64 and sysfs), a fifth of RTM_GETLINK's bytes and CPU here.
+ * @cb gets each device's ifindex and counters (name and the rest left empty).
+ */
+int netdev__dump_stats(int fd, uint32_t *seq, void *buf, size_t buflen,
+		       int (*cb)(const struct netdev *d, void *ctx), void *ctx);
+/* Parse one RTM_NEWSTATS message into @d's ifindex and counters; -EINVAL if malformed. */
+int netdev__parse_stats(const void *msg, size_t len, struct netdev *d);
+/*
+ * A NETLINK_ROUTE socket subscribed to link changes (RTMGRP_LINK: a device added, removed,
+ * renamed, its flags, state, carrier, MTU, addresses or alias changed); its fd or -errno.
+ * Counters change without a message.
+ */
+int netdev__watch_open(void);
+/*
+ * Read every message @fd has queued: 1 if there was any (or some were lost, ENOBUFS), 0
+ * if none, -errno on failure. Never blocks.
+ */
+int netdev__watch_changed(int fd, void *buf, size_t buflen);
 /* Parse one RTM_NEWLINK message of @len bytes (header included); -EINVAL if malformed. */
 int netdev__parse_link(const void *msg, size_t len, struct netdev *d);
 /*

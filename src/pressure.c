@@ -93,8 +93,16 @@ struct psi_prev {
 struct cg_entry {
 	char *path;
 	struct psi_prev res[RES_N];
-	bool seen; /* walked this tick */
+	struct procfs_kept kept[RES_N]; /* its files kept open, within PRESSURE_MAX_KEPT */
+	bool seen;			/* walked this tick */
 };
+
+/*
+ * Pressure files kept open between ticks: a pread of a kept file costs a third of an open,
+ * read and close. Bounded, as every descriptor counts against RLIMIT_NOFILE (often 1024):
+ * the cgroups past it are opened at each read, as before.
+ */
+#define PRESSURE_MAX_KEPT 96
 
 /* Warned-once bits. */
 enum {
@@ -111,6 +119,8 @@ struct pressure {
 	const char *procfs;
 	struct procfs_buf buf;
 	struct psi_prev sys[RES_N];
+	struct procfs_kept sys_kept[RES_N];
+	size_t nkept;	   /* cgroup files kept open */
 	uint32_t host_res; /* bit r: /proc/pressure/<r> was read this tick */
 	/* Per cgroup; cg_ok false without a cgroup2 mount. */
 	bool cg_ok;
@@ -152,15 +162,15 @@ static int pressure_init(struct collector *c, const struct kpulse_config *cfg)
  * resource and kind come last). -errno if it cannot be read or parsed; @prev is then
  * invalid, so the next good read gives counters only.
  */
-static int read_psi(struct pressure *p, const char *root, const char *rel, struct psi_prev *prev,
-		    const struct metric_desc *total, const struct metric_desc *ratio,
-		    const char *cgroup, const char *res)
+static int read_psi(struct pressure *p, struct procfs_kept *kept, const char *root, const char *rel,
+		    struct psi_prev *prev, const struct metric_desc *total,
+		    const struct metric_desc *ratio, const char *cgroup, const char *res)
 {
 	uint64_t now = p->now_ns;
 	struct psi cur;
 	int err, k;
 
-	err = procfs__read(root, rel, &p->buf);
+	err = procfs__read_kept(kept, root, rel, &p->buf);
 	if (!err)
 		err = psi__parse(p->buf.data, &cur);
 	if (err) {
@@ -200,8 +210,8 @@ static int sample_host(struct pressure *p)
 	p->host_res = 0;
 	for (r = 0; r < RES_N; r++) {
 		snprintf(rel, sizeof(rel), "pressure/%s", res_names[r]);
-		err = read_psi(p, p->procfs, rel, &p->sys[r], &stalled_seconds, &stalled_ratio,
-			       NULL, res_names[r]);
+		err = read_psi(p, &p->sys_kept[r], p->procfs, rel, &p->sys[r], &stalled_seconds,
+			       &stalled_ratio, NULL, res_names[r]);
 		if (!err) {
 			p->host_res |= 1u << r;
 			ok++;
@@ -272,9 +282,10 @@ static struct cg_entry *cg_entry(struct pressure *p, const char *path)
 static int sample_cgroup(const char *path, void *ctx)
 {
 	struct pressure *p = ctx;
+	struct procfs_kept *kept;
 	struct cg_entry *e;
 	char rel[4200];
-	int r, err;
+	int r, err, had;
 
 	if (!filter__match(&p->filter, path))
 		return 0;
@@ -304,8 +315,14 @@ static int sample_cgroup(const char *path, void *ctx)
 		 */
 		snprintf(rel, sizeof(rel), "%s/%s.pressure", strcmp(path, "/") ? path : "",
 			 res_names[r]);
-		err = read_psi(p, p->mount, rel, &e->res[r], &cg_stalled_seconds, &cg_stalled_ratio,
-			       path, res_names[r]);
+		kept = e->kept[r].fd || p->nkept < PRESSURE_MAX_KEPT ? &e->kept[r] : &p->buf.kept;
+		had = kept->fd;
+		err = read_psi(p, kept, p->mount, rel, &e->res[r], &cg_stalled_seconds,
+			       &cg_stalled_ratio, path, res_names[r]);
+		if (kept != &p->buf.kept && !had && kept->fd)
+			p->nkept++;
+		else if (kept != &p->buf.kept && had && !kept->fd)
+			p->nkept--;
 		if (err == -ENOENT && r == RES_CPU && !strcmp(path, "/"))
 			procfs__warn_once(&p->warned, WARN_CG_OFF,
 					  "no per-cgroup pressure: %s/cpu.pressure is "
@@ -314,6 +331,17 @@ static int sample_cgroup(const char *path, void *ctx)
 					  p->mount);
 	}
 	return 0;
+}
+
+static void cg_entry_free(struct pressure *p, struct cg_entry *e)
+{
+	int r;
+
+	for (r = 0; r < RES_N; r++) {
+		p->nkept -= e->kept[r].fd != 0;
+		procfs__kept_close(&e->kept[r]);
+	}
+	free(e->path);
 }
 
 static int sample_cgroups(struct pressure *p)
@@ -337,7 +365,7 @@ static int sample_cgroups(struct pressure *p)
 		if (p->cgs[i].seen)
 			p->cgs[j++] = p->cgs[i];
 		else
-			free(p->cgs[i].path);
+			cg_entry_free(p, &p->cgs[i]);
 	}
 	p->ncg = j;
 	return 0;
@@ -370,7 +398,9 @@ static void pressure_destroy(struct collector *c)
 	if (!p)
 		return;
 	for (i = 0; i < p->ncg; i++)
-		free(p->cgs[i].path);
+		cg_entry_free(p, &p->cgs[i]);
+	for (i = 0; i < RES_N; i++)
+		procfs__kept_close(&p->sys_kept[i]);
 	free(p->cgs);
 	filter__free(&p->filter);
 	procfs__buf_free(&p->buf);

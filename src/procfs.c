@@ -111,35 +111,41 @@ ssize_t procfs__read_fd(int fd, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static void release_kept(struct procfs_buf *b)
+static void release_kept(struct procfs_kept *k)
 {
-	if (b->kept_fd)
-		close(b->kept_fd - 1);
-	free(b->kept_path);
-	b->kept_fd = 0;
-	b->kept_path = NULL;
+	if (k->fd)
+		close(k->fd - 1);
+	free(k->path);
+	k->fd = 0;
+	k->path = NULL;
+}
+
+void procfs__kept_close(struct procfs_kept *k)
+{
+	release_kept(k);
 }
 
 /*
- * The descriptor to read @path from: the one @b kept, or a new one, which @b keeps if
- * @keep and it is on procfs or sysfs (*@kept then says so: do not close it).
+ * The descriptor to read @path from: the one @k kept, or a new one, which @k keeps if
+ * @keep and it is on procfs, sysfs or cgroupfs (*@kept then says so: do not close it).
  */
-static int open_kept(const char *path, struct procfs_buf *b, bool keep, bool *kept)
+static int open_kept(const char *path, struct procfs_kept *k, bool keep, bool *kept)
 {
 	struct statfs sf;
 	int fd;
 
-	*kept = b->kept_fd && !strcmp(b->kept_path, path);
+	*kept = k->fd && !strcmp(k->path, path);
 	if (*kept)
-		return b->kept_fd - 1;
-	release_kept(b);
+		return k->fd - 1;
+	release_kept(k);
 	fd = procfs__open(path);
 	if (fd < 0 || !keep || fstatfs(fd, &sf) ||
-	    (sf.f_type != PROC_SUPER_MAGIC && sf.f_type != SYSFS_MAGIC))
+	    (sf.f_type != PROC_SUPER_MAGIC && sf.f_type != SYSFS_MAGIC &&
+	     sf.f_type != CGROUP2_SUPER_MAGIC && sf.f_type != CGROUP_SUPER_MAGIC))
 		return fd;
-	b->kept_path = strdup(path);
-	if (b->kept_path) {
-		b->kept_fd = fd + 1;
+	k->path = strdup(path);
+	if (k->path) {
+		k->fd = fd + 1;
 		*kept = true;
 	}
 	return fd;
@@ -187,12 +193,12 @@ static int read_whole(int fd, struct procfs_buf *b, bool kept)
 	}
 }
 
-int procfs__read_path(const char *path, struct procfs_buf *b)
+static int read_path(struct procfs_kept *k, const char *path, struct procfs_buf *b)
 {
 	bool kept;
 	int fd, err;
 
-	fd = open_kept(path, b, true, &kept);
+	fd = open_kept(path, k, true, &kept);
 	if (fd < 0)
 		return fd;
 	err = read_whole(fd, b, kept);
@@ -201,8 +207,8 @@ int procfs__read_path(const char *path, struct procfs_buf *b)
 	 * that cannot be read at an offset (ESPIPE), which is then read as before.
 	 */
 	if (err && err != -EFBIG && kept) {
-		release_kept(b);
-		fd = open_kept(path, b, err != -ESPIPE, &kept);
+		release_kept(k);
+		fd = open_kept(path, k, err != -ESPIPE, &kept);
 		if (fd < 0)
 			return fd;
 		err = read_whole(fd, b, kept);
@@ -233,13 +239,24 @@ int procfs__read_path(const char *path, struct procfs_buf *b)
 	return 0;
 }
 
-int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
+int procfs__read_path(const char *path, struct procfs_buf *b)
+{
+	return read_path(&b->kept, path, b);
+}
+
+int procfs__read_kept(struct procfs_kept *k, const char *root, const char *rel,
+		      struct procfs_buf *b)
 {
 	char path[4096];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, rel) >= sizeof(path))
 		return -ENAMETOOLONG;
-	return procfs__read_path(path, b);
+	return read_path(k, path, b);
+}
+
+int procfs__read(const char *root, const char *rel, struct procfs_buf *b)
+{
+	return procfs__read_kept(&b->kept, root, rel, b);
 }
 
 int procfs__count_fds(int dirfd)
@@ -274,7 +291,7 @@ int procfs__count_fds(int dirfd)
 
 void procfs__buf_free(struct procfs_buf *b)
 {
-	release_kept(b);
+	release_kept(&b->kept);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -22,18 +22,22 @@
 
 /*
  * A growing buffer reused tick after tick, so reading a file costs no allocation. It also
- * keeps the procfs or sysfs file it read last open: reading the same path again is a
+ * keeps the procfs, sysfs or cgroupfs file it read last open: reading the same path again is a
  * pread from 0, which the kernel generates afresh, without the path walk, open, fstat and
  * close that cost a small /proc file more than its contents (15 of 19 us for /proc/stat
  * here). Other files (fixtures under --path.procfs) are opened every time, as they may be
  * replaced between reads. procfs__buf_free closes it.
  */
+struct procfs_kept {
+	int fd; /* + 1, so that a zeroed one keeps nothing */
+	char *path;
+};
+
 struct procfs_buf {
 	char *data; /* NUL-terminated after procfs__read */
 	size_t len, cap;
 	uint64_t cut_logged; /* hash of the path whose cut last line was logged; 0: none */
-	int kept_fd;	     /* + 1, so that a zeroed buffer keeps nothing */
-	char *kept_path;
+	struct procfs_kept kept;
 };
 
 /*
@@ -59,6 +63,13 @@ int procfs__read(const char *root, const char *rel, struct procfs_buf *b);
 /* The same for a whole path. */
 int procfs__read_path(const char *path, struct procfs_buf *b);
 void procfs__buf_free(struct procfs_buf *b);
+/*
+ * procfs__read with the file kept open in @k instead of in @b: several files read through one
+ * buffer each keep their own descriptor (also on cgroupfs). procfs__kept_close closes it.
+ */
+int procfs__read_kept(struct procfs_kept *k, const char *root, const char *rel,
+		      struct procfs_buf *b);
+void procfs__kept_close(struct procfs_kept *k);
 /*
  * Open descriptors of the process whose /proc/<pid>/fd directory is open at @dirfd (its
  * own descriptor included): since Linux 6.2 fstat() says in st_size (the weight of the

@@ -215,6 +215,47 @@ TEST(link_message_unaligned_tail)
 	free(copy);
 }
 
+/*
+ * An RTM_NEWSTATS answer (IFLA_STATS_LINK_64 among other attributes): the ifindex and the
+ * same counters as the link message's IFLA_STATS64 gives; one without them is refused.
+ */
+TEST(stats_message)
+{
+	struct rtnl_link_stats64 s = stats();
+	struct netdev d, l;
+	struct if_stats_msg *ifsm;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.h.nlmsg_type = RTM_NEWSTATS;
+	msg.h.nlmsg_len = NLMSG_LENGTH(sizeof(*ifsm));
+	ifsm = NLMSG_DATA(&msg.h);
+	ifsm->ifindex = 7;
+	attr_u32(IFLA_STATS_AF_SPEC, 1); /* another attribute first: skipped */
+	attr(IFLA_STATS_LINK_64, &s, sizeof(s));
+	CHECK_INT(netdev__parse_stats(&msg, msg.h.nlmsg_len, &d), 0);
+	CHECK_INT(d.ifindex, 7);
+	CHECK(!d.has_info && !d.name[0]);
+	msg_new(7, 0);
+	attr(IFLA_IFNAME, "eth0", 5);
+	attr(IFLA_STATS64, &s, sizeof(s));
+	CHECK_INT(netdev__parse_link(&msg, msg.h.nlmsg_len, &l), 0);
+	CHECK(!memcmp(d.c, l.c, sizeof(d.c)));
+	CHECK_INT(d.c[NETDEV_RX_BYTES], s.rx_bytes);
+	CHECK_INT(d.c[NETDEV_TX_CARRIER], s.tx_carrier_errors + s.tx_aborted_errors +
+						  s.tx_window_errors + s.tx_heartbeat_errors);
+
+	/* No counters, or a link message: not a stats answer. */
+	memset(&msg, 0, sizeof(msg));
+	msg.h.nlmsg_type = RTM_NEWSTATS;
+	msg.h.nlmsg_len = NLMSG_LENGTH(sizeof(*ifsm));
+	((struct if_stats_msg *)NLMSG_DATA(&msg.h))->ifindex = 7;
+	CHECK_INT(netdev__parse_stats(&msg, msg.h.nlmsg_len, &d), -EINVAL);
+	msg_new(7, 0);
+	attr(IFLA_STATS64, &s, sizeof(s));
+	CHECK_INT(netdev__parse_stats(&msg, msg.h.nlmsg_len, &d), -EINVAL);
+	CHECK_INT(netdev__parse_stats(&msg, 4, &d), -EINVAL);
+}
+
 TEST(operstate_names)
 {
 	CHECK_STR(netdev__operstate_name(IF_OPER_UP), "up");
@@ -306,6 +347,7 @@ int main(void)
 	RUN(link_message);
 	RUN(link_message_edges);
 	RUN(link_message_unaligned_tail);
+	RUN(stats_message);
 	RUN(operstate_names);
 	RUN(proc_net_dev);
 	RUN(proc_net_dev_lines);
