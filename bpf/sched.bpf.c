@@ -173,16 +173,28 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *t)
  * usage_usec and /proc/<pid>/schedstat add up (update_curr() charges both), so no clock
  * of our own is read. The time goes to the cgroup's slot in c->cg; the hash is touched
  * only when a cgroup takes a slot another one held since the last flush.
+ * If this CPU's last switch we saw did not bring the task in (pid != run_pid: the hook did
+ * not run for the switch that did; seen on this CI's 6.18 under load, where a whole 0.5 ms
+ * run of a task was dropped and its cgroup, charged by the kernel, had no label), the run
+ * is charged from @picked, its se.prev_sum_exec_runtime: the runtime at which the kernel
+ * last picked it (set_next_entity()); no flush or switch of ours charged any of it since.
  */
 static __always_inline void charge_current(struct kpulse_sched_cpu *c, struct task_struct *cur,
-					   __u32 pid, __u64 runtime)
+					   __u32 pid, __u64 runtime, __u64 picked)
 {
 	struct kpulse_sched_cgslot *s;
-	__u64 id, ns;
+	__u64 id, ns, start = c->run_start;
 
-	if (!pid || pid != c->run_pid || runtime <= c->run_start)
+	/* Both loaded: one load through either pointer is refused by the verifier. */
+	barrier_var(start);
+	barrier_var(picked);
+	if (!pid)
 		return;
-	ns = runtime - c->run_start;
+	if (pid != c->run_pid)
+		start = picked;
+	if (runtime <= start)
+		return;
+	ns = runtime - start;
 	id = task_cgroup_id(cur);
 	s = &c->cg[id & (KPULSE_CG_SLOTS - 1)];
 	if (s->id != id) {
@@ -333,7 +345,8 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		c->switches++; /* no rq->nr_switches to read at flush */
 	if (charge_cgroups) {
 		if (prev_pid)
-			charge_current(c, cur, prev_pid, cur->se.sum_exec_runtime);
+			charge_current(c, cur, prev_pid, cur->se.sum_exec_runtime,
+				       cur->se.prev_sum_exec_runtime);
 		c->run_pid = next_pid;
 		c->run_start = next_pid ? TASK_READ(btf, next, se.sum_exec_runtime) : 0;
 	}
@@ -444,7 +457,8 @@ int BPF_PROG(sched_flush, __u64 mode)
 	if (!charge_cgroups)
 		return 0;
 	if (mode == KPULSE_FLUSH_ACCOUNT)
-		charge_current(c, cur, pid, cur->se.sum_exec_runtime);
+		charge_current(c, cur, pid, cur->se.sum_exec_runtime,
+			       cur->se.prev_sum_exec_runtime);
 	c->run_pid = pid;
 	c->run_start = cur->se.sum_exec_runtime;
 	for (i = 0; i < KPULSE_CG_SLOTS; i++) {

@@ -121,26 +121,38 @@ static int fail(char *err, size_t errlen, const char *what, size_t at)
  * SELECTOR_MAX_PLUS '+' and no interval, outside bracket expressions; a history selector
  * needs neither (RE2, Prometheus' engine, rejects stacked repetitions too).
  *
- * Nor a '+' over something that holds a '+' already, stacked ("a+?+", "a++") or through
- * a group ("((a)+)?)+"): with '?' or '*' between them the copies' epsilon closures grow
- * doubly exponentially. A long fuzz run found match[]={name=~"a.,+++???...?+++++4"}
- * (86 bytes, 8 '+') keeping regcomp busy for minutes; "(((((a)+?)+?)+?)+?)+?" takes 0.16 s,
- * one level more over 20 s. One level of '+' under any '?' and '*' stays in milliseconds.
+ * Nor stacked repetitions ("a**", "a+?", as RE2 rejects them), nor a '+' over an expression
+ * that holds a '+' already ("((a)+)?)+"), nor repetitions nested more than 4 deep
+ * ("((((((a)*)*)+)*)*)"): with '?' or '*' among them the copies' epsilon closures grow
+ * doubly exponentially. Long fuzz runs found match[]={name=~"a.,+++???...?+++++4"} (86
+ * bytes, 8 '+') and {me=~"a****...*+****...*"} keeping regcomp busy for minutes;
+ * "(((((a)+?)+?)+?)+?)+?" takes 0.16 s and one level more over 20 s, 12 '*' groups inside
+ * a '+' and 12 outside 1.4 s. At most 4 levels, one '+' among them, stay in milliseconds.
  */
 #define SELECTOR_MAX_PLUS 8
+#define SELECTOR_MAX_REPEAT_DEPTH 4
 #define SELECTOR_MAX_GROUPS 64 /* nested parentheses */
 
 static const char *regex_too_costly(const char *re)
 {
+	/* Per open group: holds a '+', and the deepest nesting of repetitions in it. */
 	bool group_plus[SELECTOR_MAX_GROUPS + 1] = {false};
-	bool operand_plus = false; /* the expression a repetition after here would apply to */
-	unsigned int plus = 0, depth = 0;
+	unsigned int group_rep[SELECTOR_MAX_GROUPS + 1] = {0};
+	/* The expression a repetition here would apply to: holds a '+'; its repetition depth. */
+	bool operand_plus = false, after_rep = false;
+	unsigned int operand_rep = 0, plus = 0, depth = 0;
 	const char *p;
 
 	for (p = re; *p; p++) {
+		bool rep = *p == '+' || *p == '*' || *p == '?';
+
+		if (rep && after_rep)
+			return "stacked repetitions (\"a**\", \"a+?\") are not accepted";
+		after_rep = rep;
 		if (*p == '\\' && p[1]) {
 			p++;
 			operand_plus = false;
+			operand_rep = 0;
 		} else if (*p == '[') {
 			/* A bracket expression: ']' first in it is a member, not its end. */
 			p += p[1] == '^' ? 2 : 1;
@@ -151,24 +163,38 @@ static const char *regex_too_costly(const char *re)
 			if (!*p)
 				break;
 			operand_plus = false;
+			operand_rep = 0;
 		} else if (*p == '{') {
 			return "interval expressions {n,m} are not accepted";
-		} else if (*p == '+') {
-			if (++plus > SELECTOR_MAX_PLUS)
+		} else if (rep) {
+			if (*p == '+' && ++plus > SELECTOR_MAX_PLUS)
 				return "more than 8 '+' are not accepted";
-			if (operand_plus)
+			if (*p == '+' && operand_plus)
 				return "a '+' over an expression that holds a '+' is not accepted";
-			operand_plus = group_plus[depth] = true;
+			if (++operand_rep > SELECTOR_MAX_REPEAT_DEPTH)
+				return "repetitions nested more than 4 deep are not accepted";
+			operand_plus |= *p == '+';
+			group_plus[depth] |= operand_plus;
+			if (operand_rep > group_rep[depth])
+				group_rep[depth] = operand_rep;
 		} else if (*p == '(') {
 			if (depth == SELECTOR_MAX_GROUPS)
 				return "more than 64 nested groups are not accepted";
-			group_plus[++depth] = false;
+			depth++;
+			group_plus[depth] = false;
+			group_rep[depth] = 0;
 			operand_plus = false;
+			operand_rep = 0;
 		} else if (*p == ')' && depth) {
-			operand_plus = group_plus[depth--];
+			operand_plus = group_plus[depth];
+			operand_rep = group_rep[depth];
+			depth--;
 			group_plus[depth] |= operand_plus;
-		} else if (*p != '?' && *p != '*') {
+			if (operand_rep > group_rep[depth])
+				group_rep[depth] = operand_rep;
+		} else {
 			operand_plus = false; /* a new atom, an anchor or '|' */
+			operand_rep = 0;
 		}
 	}
 	return NULL;

@@ -25,6 +25,12 @@ def labels(m, family):
     return {lab["cgroup"] for lab, _ in m.series(family)}
 
 
+def usage_usec(path):
+    """The kernel's CPU time of cgroup @path in µs (cgroup v2 cpu.stat, no controller needed)."""
+    with open(path + "/cpu.stat") as f:
+        return int(dict(line.split() for line in f)["usage_usec"])
+
+
 def backwards(scrapes):
     """Every counter series that went down between two consecutive scrapes."""
     bad = []
@@ -66,8 +72,13 @@ def churn_of_2000_cgroups_returns_to_baseline():
     scrapes += [k.next_tick(), k.next_tick(), k.next_tick()]
     for fam in FAMILIES:
         churned = {c for c in labels(scrapes[-1], fam) if c.startswith(parent + "/")}
+        # The kernel's witness: every cgroup's own cpu.stat usage_usec (update_curr()
+        # charges it with the runtime kpulse reads), so a missing label is kpulse's loss.
+        missing = sorted(set(f"{parent}/c{i}" for i in range(N)) - churned)[:5]
         assert len(churned) == N, \
-            f"{N} cgroups each charged by a task: {fam} has {len(churned)} of their labels"
+            f"{N} cgroups each charged by a task: {fam} has {len(churned)} of their labels; " \
+            f"missing (cpu.stat usage_usec): " \
+            f"{[(c, usage_usec(mount + c)) for c in missing]}"
     t0 = time.monotonic()
     remove_all()
     removal_s = time.monotonic() - t0

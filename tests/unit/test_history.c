@@ -136,9 +136,13 @@ static const struct {
 	{"x{a=~\"(((((a)+?)+?)+?)+?)+?\"}", -EINVAL, NULL},
 	{"x{a=~\"((((a)+)?)+)?\"}", -EINVAL, NULL},
 	{"x{a=~\"a+?+\"}", -EINVAL, NULL},
-	/* One '+' level under any '?', '*' and groups is cheap, and accepted. */
+	{"{me=~\"a********************+***********nam\"}", -EINVAL, NULL},
+	{"x{a=~\"a+?\"}", -EINVAL, NULL},
+	{"x{a=~\"a**\"}", -EINVAL, NULL},
+	{"x{a=~\"(((((a)*)*)*)*)*\"}", -EINVAL, NULL},
+	/* Up to 4 nested repetitions, one '+' among them, are cheap, and accepted. */
 	{"x{a=~\"((a+)?b*(c+)*)?|d+e+\\\\+\"}", 0, "__name__=x;a=~((a+)?b*(c+)*)?|d+e+\\+;"},
-	{"x{a=~\"a+?\"}", 0, "__name__=x;a=~a+?;"},
+	{"x{a=~\"((((a)*)+)*)?|.*x*\"}", 0, "__name__=x;a=~((((a)*)+)*)?|.*x*;"},
 	{"x{a=\"1\",a=\"2\",a=\"3\",a=\"4\",a=\"5\",a=\"6\",a=\"7\",a=\"8\",a=\"9\",a=\"10\","
 	 "a=\"11\",a=\"12\",a=\"13\",a=\"14\",a=\"15\",a=\"16\"}",
 	 -EINVAL, NULL},
