@@ -46,23 +46,6 @@ size_t metric_desc__nlabels(const struct metric_desc *d)
 	return n;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 64;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	q = realloc(*p, c * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static struct mfamily *family_of(struct mset *s, const struct metric_desc *d)
 {
 	struct mfamily *f;
@@ -76,7 +59,7 @@ static struct mfamily *family_of(struct mset *s, const struct metric_desc *d)
 			return &s->fams[i];
 		}
 	}
-	if (grow((void **)&s->fams, &s->capfams, s->nfams + 1, sizeof(*s->fams)))
+	if (array__grow((void **)&s->fams, &s->capfams, s->nfams + 1, sizeof(*s->fams)))
 		return NULL;
 	f = &s->fams[s->nfams];
 	f->desc = d;
@@ -231,7 +214,7 @@ static struct msample *link_sample(struct mset *s, const struct metric_desc *d, 
 	}
 	f = family_of(s, d);
 	if (!f || index_grow(s) ||
-	    grow((void **)&s->samples, &s->capsamples, s->nsamples + 1, sizeof(*m))) {
+	    array__grow((void **)&s->samples, &s->capsamples, s->nsamples + 1, sizeof(*m))) {
 		s->err = -ENOMEM;
 		return NULL;
 	}
@@ -360,7 +343,7 @@ int mset__histogram(struct mset *s, const struct metric_desc *d, const double *b
 	va_start(ap, sum);
 	collect_labels(d, ap, values);
 	va_end(ap);
-	if (grow((void **)&s->hist, &s->caphist, s->nhist + 2 * n + 2, sizeof(double)))
+	if (array__grow((void **)&s->hist, &s->caphist, s->nhist + 2 * n + 2, sizeof(double)))
 		return s->err = -ENOMEM;
 	m = add_sample(s, d, values, &dup);
 	if (!m)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "buf.h"
 #include "cgacct.h"
 #include "loader.h"
 #include "log.h"
@@ -56,24 +57,6 @@ static size_t label_index(const struct cgacct *a, const char *name, bool *found)
 	return sorted_index(a->labels, a->nlabels, sizeof(*a->labels), name, cmp_label, found);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t cap2;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	cap2 = *cap ? *cap * 2 : 64;
-	while (cap2 < need)
-		cap2 *= 2;
-	q = realloc(*p, cap2 * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = cap2;
-	return 0;
-}
-
 int cgacct__init(struct cgacct *a, unsigned int nvals, const char *procfs, unsigned int depth,
 		 const char *include, const char *exclude, char *err, size_t errlen)
 {
@@ -102,7 +85,7 @@ static struct cgacct_label *label_get(struct cgacct *a, const char *name)
 
 	if (found)
 		return &a->labels[i];
-	if (grow((void **)&a->labels, &a->caplabels, a->nlabels + 1, sizeof(*a->labels)))
+	if (array__grow((void **)&a->labels, &a->caplabels, a->nlabels + 1, sizeof(*a->labels)))
 		return NULL;
 	memmove(&a->labels[i + 1], &a->labels[i], (a->nlabels - i) * sizeof(*a->labels));
 	l = &a->labels[i];
@@ -140,7 +123,7 @@ static int add_id(struct cgacct *a, size_t i, uint64_t id, const char *path, con
 {
 	struct cgacct_id *e;
 
-	if (grow((void **)&a->ids, &a->capids, a->nids + 1, sizeof(*a->ids)))
+	if (array__grow((void **)&a->ids, &a->capids, a->nids + 1, sizeof(*a->ids)))
 		return -ENOMEM;
 	if (label && !label_get(a, label))
 		return -ENOMEM;

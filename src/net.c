@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "buf.h"
 #include "cgacct.h"
 #include "collector.h"
 #include "filter.h"
@@ -533,28 +534,14 @@ static int add_dev(const struct netdev *d, void *ctx)
 	struct net *n = s->n;
 
 	if (s->own) {
-		if (n->nlinks == n->caplinks) {
-			size_t cap = n->caplinks ? n->caplinks * 2 : 32;
-			int *p = realloc(n->links, cap * sizeof(*n->links));
-
-			if (!p)
-				return -ENOMEM;
-			n->links = p;
-			n->caplinks = cap;
-		}
+		if (array__grow((void **)&n->links, &n->caplinks, n->nlinks + 1, sizeof(*n->links)))
+			return -ENOMEM;
 		n->links[n->nlinks++] = d->ifindex;
 	}
 	if (!filter__match(&n->devices, d->name))
 		return 0;
-	if (n->ncur == n->capcur) {
-		size_t cap = n->capcur ? n->capcur * 2 : 32;
-		void *p = realloc(n->cur, cap * sizeof(*n->cur));
-
-		if (!p)
-			return -ENOMEM;
-		n->cur = p;
-		n->capcur = cap;
-	}
+	if (array__grow((void **)&n->cur, &n->capcur, n->ncur + 1, sizeof(*n->cur)))
+		return -ENOMEM;
 	memset(&n->cur[n->ncur], 0, sizeof(n->cur[0]));
 	n->cur[n->ncur].netns = s->netns;
 	n->cur[n->ncur].d = *d;
@@ -578,15 +565,8 @@ static int add_stats(const struct netdev *d, void *ctx)
 			break;
 	if (i == n->nprev)
 		return 0; /* filtered out */
-	if (n->ncur == n->capcur) {
-		size_t cap = n->capcur ? n->capcur * 2 : 32;
-		void *p = realloc(n->cur, cap * sizeof(*n->cur));
-
-		if (!p)
-			return -ENOMEM;
-		n->cur = p;
-		n->capcur = cap;
-	}
+	if (array__grow((void **)&n->cur, &n->capcur, n->ncur + 1, sizeof(*n->cur)))
+		return -ENOMEM;
 	n->cur[n->ncur] = n->prev[i];
 	memcpy(n->cur[n->ncur].d.c, d->c, sizeof(d->c));
 	n->ncur++;

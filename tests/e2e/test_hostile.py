@@ -179,23 +179,28 @@ def back_to_baseline(k, base, what):
 GOOD = b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nAccept-Encoding: gzip\r\n\r\n"
 
 
+def mutate(rng, data):
+    """@data with 1 to 8 bytes flipped, runs inserted or runs cut out."""
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        i = rng.randrange(len(b))
+        op = rng.randrange(3)
+        if op == 0:
+            b[i] = rng.randrange(256)
+        elif op == 1:
+            b[i:i] = rng.randbytes(rng.randint(1, 20))
+        elif len(b) > 2:
+            del b[i:i + rng.randint(1, 10)]
+    return bytes(b)
+
+
 def malformed(rng):
     """One malformed (or odd) request, from a family of known troublemakers."""
     k = rng.randrange(16)
     if k == 0:
         return rng.randbytes(rng.randint(1, 3000))
     if k in (1, 2, 3):  # a valid request with bytes flipped, inserted or cut out
-        b = bytearray(GOOD)
-        for _ in range(rng.randint(1, 8)):
-            i = rng.randrange(len(b))
-            op = rng.randrange(3)
-            if op == 0:
-                b[i] = rng.randrange(256)
-            elif op == 1:
-                b[i:i] = rng.randbytes(rng.randint(1, 20))
-            elif len(b) > 2:
-                del b[i:i + rng.randint(1, 10)]
-        return bytes(b)
+        return mutate(rng, GOOD)
     if k == 4:
         return b"GET /" + b"a" * rng.randint(1, 40000) + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     if k == 5:
@@ -632,17 +637,7 @@ def tls_garbage(rng, hello):
     if k == 0:
         return rng.randbytes(rng.randint(1, 3000))
     if k in (1, 2):  # the real hello with bytes flipped, inserted or cut out
-        b = bytearray(hello)
-        for _ in range(rng.randint(1, 8)):
-            i = rng.randrange(len(b))
-            op = rng.randrange(3)
-            if op == 0:
-                b[i] = rng.randrange(256)
-            elif op == 1:
-                b[i:i] = rng.randbytes(rng.randint(1, 20))
-            elif len(b) > 2:
-                del b[i:i + rng.randint(1, 10)]
-        return bytes(b)
+        return mutate(rng, hello)
     if k == 3:
         return hello[:rng.randrange(1, len(hello))]
     if k == 4:  # a handshake record whose length says anything, up to 64 KiB
