@@ -576,6 +576,18 @@ def guesser(port, src, n, seconds, seed):
     return counts
 
 
+def warm_up(k, sc):
+    """Wait (30 s at most) for @sc's first answer from @k, whose first check may cost a
+    bcrypt or a TLS handshake, then scrape 20 times more."""
+    def first_answer():
+        sc.fail.clear()
+        sc.scrape()
+        return not sc.fail
+    assert wait_for(first_answer, timeout=30), (sc.fail, k.output())
+    for _ in range(20):
+        sc.scrape()
+
+
 @test
 def wrong_password_flood():
     need_root()
@@ -586,15 +598,8 @@ def wrong_password_flood():
     k = Kpulse(f"--web.config.file={web}", wait=False)
     auth = {"Authorization": "Basic " + base64.b64encode(b"prom:s3cret").decode()}
     sc = Scraper(k.port, headers=auth)
-
-    def first_answer():
-        sc.fail.clear()
-        sc.scrape()
-        return not sc.fail
     # The first right password costs one bcrypt; later ones come from the cache.
-    assert wait_for(first_answer, timeout=30), (sc.fail, k.output())
-    for _ in range(20):
-        sc.scrape()
+    warm_up(k, sc)
     time.sleep(1)
     base = usage(k.proc.pid)
     sc = Scraper(k.port, headers=auth)
@@ -682,14 +687,7 @@ def garbage_tls_handshakes():
     k = Kpulse(f"--web.config.file={web}", wait=False)
     ctx = ssl.create_default_context(cafile=pki["ca"])
     sc = Scraper(k.port, context=ctx)
-
-    def first_answer():
-        sc.fail.clear()
-        sc.scrape()
-        return not sc.fail
-    assert wait_for(first_answer, timeout=30), (sc.fail, k.output())
-    for _ in range(20):
-        sc.scrape()
+    warm_up(k, sc)
     hello = client_hello(ctx)
     assert hello[:1] == b"\x16" and len(hello) > 100, hello[:20]
     # The first crowd of ~100 concurrent handshakes sizes gnutls's and the allocator's pools
