@@ -111,18 +111,13 @@ ssize_t procfs__read_fd(int fd, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static void release_kept(struct procfs_kept *k)
+void procfs__kept_close(struct procfs_kept *k)
 {
 	if (k->fd)
 		close(k->fd - 1);
 	free(k->path);
 	k->fd = 0;
 	k->path = NULL;
-}
-
-void procfs__kept_close(struct procfs_kept *k)
-{
-	release_kept(k);
 }
 
 /*
@@ -137,7 +132,7 @@ static int open_kept(const char *path, struct procfs_kept *k, bool keep, bool *k
 	*kept = k->fd && !strcmp(k->path, path);
 	if (*kept)
 		return k->fd - 1;
-	release_kept(k);
+	procfs__kept_close(k);
 	fd = procfs__open(path);
 	if (fd < 0 || !keep || fstatfs(fd, &sf) ||
 	    (sf.f_type != PROC_SUPER_MAGIC && sf.f_type != SYSFS_MAGIC &&
@@ -207,7 +202,7 @@ static int read_path(struct procfs_kept *k, const char *path, struct procfs_buf 
 	 * that cannot be read at an offset (ESPIPE), which is then read as before.
 	 */
 	if (err && err != -EFBIG && kept) {
-		release_kept(k);
+		procfs__kept_close(k);
 		fd = open_kept(path, k, err != -ESPIPE, &kept);
 		if (fd < 0)
 			return fd;
@@ -291,7 +286,7 @@ int procfs__count_fds(int dirfd)
 
 void procfs__buf_free(struct procfs_buf *b)
 {
-	release_kept(&b->kept);
+	procfs__kept_close(&b->kept);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -342,10 +342,7 @@ def hostile_load():
     runs = [attacker(send_malformed, k.port, f"127.0.0.{2 + i}", i, 5000) for i in range(4)]
     outs = [r(timeout=300) for r in runs]
     r = sc.finish()
-    codes = {}
-    for o in outs:
-        for c, n in o["statuses"].items():
-            codes[c] = codes.get(c, 0) + n
+    codes = tally(outs)
     print(f"  malformed: {sum(o['sent'] for o in outs)} requests, answers {codes}", flush=True)
     assert sum(o["sent"] for o in outs) == 20000
     assert not any(c.startswith("5") and c not in ("503", "505") for c in codes), codes
@@ -576,6 +573,15 @@ def guesser(port, src, n, seconds, seed):
     return counts
 
 
+def tally(outs):
+    """The attackers' answers, summed: {status: count}."""
+    codes = {}
+    for o in outs:
+        for c, n in o["statuses"].items():
+            codes[c] = codes.get(c, 0) + n
+    return codes
+
+
 def warm_up(k, sc):
     """Wait (30 s at most) for @sc's first answer from @k, whose first check may cost a
     bcrypt or a TLS handshake, then scrape 20 times more."""
@@ -703,10 +709,7 @@ def garbage_tls_handshakes():
             for i in range(2)]
     outs = [r(timeout=300) for r in runs]
     r = sc.finish()
-    codes = {}
-    for o in outs:
-        for c, n in o["statuses"].items():
-            codes[c] = codes.get(c, 0) + n
+    codes = tally(outs)
     print(f"  garbage TLS: {sum(o['sent'] for o in outs)} connections, answers {codes}",
           flush=True)
     assert sum(o["sent"] for o in outs) >= 1200, outs
